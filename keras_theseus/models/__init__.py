@@ -1,0 +1,17 @@
+"""Backbones, presets and task models."""
+
+from keras_theseus.models.bert_backbone import BertBackbone
+from keras_theseus.models.classifier import build_text_classifier
+from keras_theseus.models.classifier import compile_text_classifier
+from keras_theseus.models.feature_extractor import build_feature_extractor
+from keras_theseus.models.presets import DEFAULT_PRESET
+from keras_theseus.models.presets import PRESETS
+from keras_theseus.models.presets import check_sequence_length
+from keras_theseus.models.presets import list_presets
+from keras_theseus.models.presets import load_backbone
+from keras_theseus.models.presets import load_hf_config
+from keras_theseus.models.presets import load_preprocessor
+from keras_theseus.models.presets import load_tokenizer
+from keras_theseus.models.presets import resolve_preset
+from keras_theseus.models.teacher import finetune_teacher
+from keras_theseus.models.teacher import teacher_cache_path

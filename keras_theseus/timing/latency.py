@@ -1,0 +1,117 @@
+"""Interleaved latency measurement for one or more models."""
+
+import os
+import platform
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def device_info():
+    """Describe the device TF computes on: kind (CPU/GPU/TPU), name, cores."""
+    tpus = tf.config.list_logical_devices("TPU")
+    gpus = tf.config.list_physical_devices("GPU")
+    if tpus:
+        return {"kind": "TPU", "name": tpus[0].name, "count": len(tpus)}
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return {"kind": "GPU", "name": details.get("device_name", gpus[0].name),
+                "count": len(gpus)}
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"kind": "CPU", "name": name, "count": cores}
+
+
+def synthetic_inputs(batch_size, sequence_length, vocabulary_size=30522, seed=0):
+    """Random full-length BERT inputs (`token_ids`, `segment_ids`, `padding_mask`)."""
+    rng = np.random.default_rng(seed)
+    token_ids = rng.integers(1000, max(1001, vocabulary_size), (batch_size, sequence_length))
+    token_ids[:, 0] = 101
+    return {
+        "token_ids": tf.constant(token_ids, tf.int32),
+        "segment_ids": tf.zeros((batch_size, sequence_length), tf.int32),
+        "padding_mask": tf.ones((batch_size, sequence_length), tf.int32),
+    }
+
+
+def count_params(model):
+    """Number of parameters (trainable and not) of a built model."""
+    return int(sum(np.prod(v.shape) for v in model.weights))
+
+
+def inference_function(model, jit_compile=True):
+    """A compiled `inputs -> outputs` inference function for `model`."""
+    return tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
+
+
+def _block(outputs):
+    # Pull one value to the host: the call has finished once it is there.
+    return keras.tree.flatten(outputs)[0].numpy()
+
+
+def measure_latency(models, inputs, warmup=2, repeats=10, jit_compile=True):
+    """Median/percentile latency of several models, measured interleaved.
+
+    Every round times each model once, in an order rotated from round to
+    round, so slow drifts of a noisy machine (thermal, other processes) hit
+    every model alike and the *ratios* between models stay meaningful.
+    Warm-up calls (tracing, XLA compilation, caches) are excluded.
+
+    Args:
+        models: dict `{name: keras.Model or callable}`. Keras models are
+            wrapped in `tf.function` (XLA if `jit_compile`); other
+            callables are timed as given.
+        inputs: one batch, passed to every model.
+        warmup: untimed calls per model first.
+        repeats: timed rounds (>= 1).
+        jit_compile: compile Keras models with XLA.
+
+    Returns:
+        dict `{name: {"median_ms", "p10_ms", "p90_ms", "min_ms", "repeats"}}`.
+
+    Example:
+    ```python
+    x = synthetic_inputs(32, 128)
+    stats = measure_latency({"teacher": teacher, "student": student}, x)
+    speedup = stats["teacher"]["median_ms"] / stats["student"]["median_ms"]
+    ```
+    """
+    if not models:
+        raise ValueError("`models` is empty; pass {name: model}.")
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"Need repeats >= 1 and warmup >= 0. Received: {repeats}, {warmup}")
+    fns = {
+        name: inference_function(m, jit_compile) if isinstance(m, keras.Model) else m
+        for name, m in models.items()
+    }
+    for fn in fns.values():
+        for _ in range(warmup):
+            _block(fn(inputs))
+    names = list(fns)
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            start = time.perf_counter()
+            _block(fns[name](inputs))
+            times[name].append((time.perf_counter() - start) * 1000.0)
+    return {
+        name: {
+            "median_ms": float(np.median(t)),
+            "p10_ms": float(np.percentile(t, 10)),
+            "p90_ms": float(np.percentile(t, 90)),
+            "min_ms": float(np.min(t)),
+            "repeats": len(t),
+        }
+        for name, t in times.items()
+    }
