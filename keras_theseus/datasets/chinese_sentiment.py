@@ -21,7 +21,7 @@ def read_lines(path):
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             try:
-                line = raw.decode("utf-8").strip()
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").strip()
             except UnicodeDecodeError as e:
                 raise ValueError(f"{path}: line {lineno}: not valid UTF-8 ({e}).") from e
             if line:

@@ -24,10 +24,10 @@ def read_movie_review_file(path):
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             try:
-                line = raw.decode("utf-8").rstrip("\r\n")
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
             except UnicodeDecodeError as e:
                 raise ValueError(f"{path}: line {lineno}: not valid UTF-8 ({e}).") from e
-            if not line.strip():
+            if not line:
                 continue
             fields = line.split("\t")
             if len(fields) != 3:
@@ -83,6 +83,10 @@ def load_movie_reviews(path=None, min_abs_rating=0.5, seed=DEFAULT_SEED):
     frame = read_movie_review_file(path)
     n_all = len(frame)
     frame = frame[(frame["rating"].abs() >= min_abs_rating) & (frame["rating"] != 0)]
+    if frame.empty:
+        raise ValueError(
+            f"No sentence of {path} has |rating| >= min_abs_rating={min_abs_rating}."
+        )
     frame = frame.assign(label=(frame["rating"] > 0).astype("int32"))
     return build_dataset(
         "movie_reviews", frame[["text", "label", "rating", "id"]], LABEL_NAMES,

@@ -55,10 +55,15 @@ def make_tf_dataset(frame, preprocessor, text_columns=("text",), label_column="l
         ds = ds.shuffle(len(frame), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
-    def tokenize(x, y=None):
-        # keras-hub preprocessors return (x, y) when given a label.
-        x = tuple(x) if isinstance(x, (tuple, list)) else x
-        return preprocessor(x, y) if y is not None else preprocessor(x)
+    # keras-hub preprocessors read a lone positional tuple as `(x, y)`, so a
+    # sentence pair must be passed as `x=(first, second)`; `map` unpacks tuple
+    # elements into arguments.
+    if label_column:
+        def tokenize(x, y):
+            return preprocessor(x=tuple(x) if isinstance(x, (tuple, list)) else x, y=y)
+    else:
+        def tokenize(*x):
+            return preprocessor(x=x if len(x) > 1 else x[0])
 
     ds = ds.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)

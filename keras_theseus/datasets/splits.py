@@ -26,6 +26,9 @@ def deduplicate(frame, text_columns=("text",), label_column="label"):
     Returns:
         `(frame, stats)` where `stats` counts `duplicates` and `conflicts`.
     """
+    if frame.empty:
+        return frame.reset_index(drop=True), {
+            "duplicates": 0, "conflicts": 0, "conflicting_rows": 0}
     key = frame[list(text_columns)].apply(
         lambda row: "\x1f".join(normalize_text(t) for t in row), axis=1
     )

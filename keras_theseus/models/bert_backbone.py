@@ -2,6 +2,7 @@
 
 import keras
 import keras_hub
+from keras_hub.src.utils.keras_utils import gelu_approximate
 
 
 def _resolve_activation(name):
@@ -10,7 +11,7 @@ def _resolve_activation(name):
         # HF's "gelu" is the exact, erf-based GELU.
         return keras.activations.gelu
     if name in ("gelu_new", "gelu_pytorch_tanh", "gelu_approximate"):
-        return keras.activations.get("keras_hub>gelu_approximate")
+        return gelu_approximate
     if name in ("relu", "silu", "swish", "tanh"):
         return keras.activations.get(name)
     raise ValueError(

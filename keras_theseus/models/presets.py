@@ -13,6 +13,7 @@ import json
 import os
 
 import keras_hub
+import safetensors
 
 from keras_theseus.models.bert_backbone import BertBackbone
 
@@ -156,7 +157,7 @@ def load_backbone(preset=DEFAULT_PRESET, load_weights=True, **kwargs):
     try:
         loader = get_preset_loader(path)
         backbone = loader.load_backbone(BertBackbone, load_weights, **kwargs)
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, safetensors.SafetensorError) as e:
         raise ValueError(
             f"Could not load the checkpoint in {path!r}: {e}. Is "
             "`model.safetensors` complete and does it match `config.json`?"

@@ -34,9 +34,14 @@ def device_info():
 
 def synthetic_inputs(batch_size, sequence_length, vocabulary_size=30522, seed=0):
     """Random full-length BERT inputs (`token_ids`, `segment_ids`, `padding_mask`)."""
+    if vocabulary_size < 10:
+        raise ValueError(f"`vocabulary_size` must be >= 10. Received: {vocabulary_size!r}")
     rng = np.random.default_rng(seed)
-    token_ids = rng.integers(1000, max(1001, vocabulary_size), (batch_size, sequence_length))
-    token_ids[:, 0] = 101
+    # Ordinary word ids: past BERT's special and unused tokens when the
+    # vocabulary is large, within range when it is small.
+    low = min(1000, vocabulary_size // 2)
+    token_ids = rng.integers(low, vocabulary_size, (batch_size, sequence_length))
+    token_ids[:, 0] = 101 if vocabulary_size > 101 else 2
     return {
         "token_ids": tf.constant(token_ids, tf.int32),
         "segment_ids": tf.zeros((batch_size, sequence_length), tf.int32),
@@ -56,7 +61,9 @@ def inference_function(model, jit_compile=True):
 
 def _block(outputs):
     # Pull one value to the host: the call has finished once it is there.
-    return keras.tree.flatten(outputs)[0].numpy()
+    flat = keras.tree.flatten(outputs)
+    value = flat[0] if flat else None
+    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
 
 
 def measure_latency(models, inputs, warmup=2, repeats=10, jit_compile=True):

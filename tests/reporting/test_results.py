@@ -1,0 +1,203 @@
+"""Benchmark result records, the JSON list and the Markdown rendering."""
+
+import json
+import os
+
+import pytest
+
+from keras_theseus.reporting import append_record
+from keras_theseus.reporting import load_records
+from keras_theseus.reporting import make_record
+from keras_theseus.reporting import render_markdown
+from keras_theseus.reporting import write_markdown
+from keras_theseus.reporting.results import OPTIONAL_FIELDS
+from keras_theseus.reporting.results import REQUIRED_FIELDS
+
+DEVICE = {"kind": "CPU", "name": "Test CPU", "count": 2}
+
+
+def _required(**overrides):
+    fields = dict(experiment="theseus", method="bert-of-theseus", dataset="movie_reviews",
+                  teacher="all_minilm_l6_v2", metric="test_accuracy", teacher_metric=0.8)
+    fields.update(overrides)
+    return fields
+
+
+def _record(**overrides):
+    fields = _required(device=DEVICE)
+    fields.update(overrides)
+    return make_record(**fields)
+
+
+def test_make_record_derives_retention_and_speedup():
+    rec = _record(student_metric=0.76, latency_ms_teacher=30.0, latency_ms_student=12.0)
+    assert rec["retention"] == pytest.approx(0.95)
+    assert rec["speedup"] == pytest.approx(2.5)
+    assert rec["device"] == DEVICE
+    for field in REQUIRED_FIELDS:
+        assert rec[field] == _required()[field]
+    # Every optional field is present, None when not given.
+    for field in OPTIONAL_FIELDS:
+        assert field in rec
+    assert rec["notes"] is None and rec["student_config"] is None
+
+
+def test_make_record_without_student_numbers_has_no_ratios():
+    rec = _record()
+    assert rec["retention"] is None
+    assert rec["speedup"] is None
+    rec = _record(student_metric=0.7, latency_ms_teacher=10.0)
+    assert rec["retention"] == pytest.approx(0.875)
+    assert rec["speedup"] is None
+
+
+def test_make_record_adds_versions_and_date():
+    rec = _record()
+    assert {"python", "tensorflow", "keras", "keras_hub", "numpy",
+            "keras_theseus"} <= set(rec["versions"])
+    assert all(isinstance(v, str) and v for v in rec["versions"].values())
+    # ISO-8601 UTC timestamp, seconds precision.
+    assert rec["date"][4] == "-" and rec["date"].endswith("+00:00")
+    json.dumps(rec)  # serialisable as is
+
+
+def test_make_record_measures_device_when_not_given():
+    rec = make_record(**_required())
+    assert rec["device"]["kind"] in ("CPU", "GPU", "TPU")
+    assert rec["device"]["count"] >= 1
+
+
+@pytest.mark.parametrize("field", REQUIRED_FIELDS)
+def test_make_record_rejects_missing_required_field(field):
+    fields = _required(device=DEVICE)
+    del fields[field]
+    with pytest.raises(ValueError, match=field):
+        make_record(**fields)
+    fields[field] = None
+    with pytest.raises(ValueError, match="required"):
+        make_record(**fields)
+
+
+def test_make_record_rejects_unknown_fields():
+    with pytest.raises(ValueError) as info:
+        _record(accuracy=0.9, student_latency=3.0)
+    message = str(info.value)
+    assert "accuracy" in message and "student_latency" in message
+    assert "extra" in message
+    # Free-form data goes under `extra`.
+    assert _record(extra={"accuracy": 0.9})["extra"] == {"accuracy": 0.9}
+
+
+def test_append_record_builds_a_json_list(tmp_path):
+    path = str(tmp_path / "sub" / "results.json")
+    assert load_records(path) == []
+    first = _record(student_metric=0.7, notes="first")
+    second = _record(experiment="distill", student_metric=0.75, notes="second ü")
+    out = append_record(first, path)
+    assert len(out) == 1
+    out = append_record(second, path)
+    assert [r["notes"] for r in out] == ["first", "second ü"]
+    with open(path, encoding="utf-8") as f:
+        on_disk = json.load(f)
+    assert on_disk == [first, second]
+    assert load_records(path) == on_disk
+    # Written atomically: no temporary file left behind.
+    assert os.listdir(tmp_path / "sub") == ["results.json"]
+
+
+def test_append_record_leaves_a_corrupt_file_untouched(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text('[{"experiment": "x"},\n oops]', encoding="utf-8")
+    with pytest.raises(ValueError):
+        append_record(_record(), str(path))
+    assert path.read_text(encoding="utf-8") == '[{"experiment": "x"},\n oops]'
+
+
+def test_load_records_corrupt_json_names_file_and_line(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text('[\n {"a": 1},\n {"b": }\n]\n', encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        load_records(str(path))
+    assert str(path) in str(info.value)
+    assert "line 3" in str(info.value)
+
+
+def test_load_records_requires_a_list(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text('{"experiment": "x"}', encoding="utf-8")
+    with pytest.raises(ValueError, match="list"):
+        load_records(str(path))
+
+
+def _records():
+    return [
+        _record(experiment="teacher_finetune", method="fine-tune", teacher_metric=0.8812,
+                teacher_params=22713602, batch_size=32, sequence_length=128,
+                latency_ms_teacher=41.25),
+        _record(experiment="theseus", method="bert-of-theseus", teacher_metric=0.8812,
+                student_metric=0.8571, student_config={"num_layers": 3, "hidden_dim": 384},
+                teacher_params=22713602, student_params=17391362, latency_ms_teacher=41.25,
+                latency_ms_student=20.5, batch_size=32, sequence_length=128,
+                train_step_ratio=0.55, notes="3 of 6 layers replaced"),
+        _record(experiment="theseus", method="distillation", teacher_metric=0.8812,
+                student_metric=0.84, student_config="L3"),
+    ]
+
+
+def test_render_markdown_one_table_per_experiment():
+    text = render_markdown(_records())
+    lines = text.splitlines()
+    assert lines[0] == "# Benchmark results"
+    assert [line for line in lines if line.startswith("## ")] == [
+        "## teacher_finetune", "## theseus"]
+    headers = [i for i, line in enumerate(lines) if line.startswith("| method |")]
+    assert len(headers) == 2
+    # Every table row has as many cells as the header.
+    n_cols = lines[headers[0]].count("|")
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| method")]
+    assert len(rows) == 3
+    assert all(row.count("|") == n_cols for row in rows)
+    assert lines[headers[0] + 1].count("|") == n_cols
+    # The theseus table holds its two rows, in record order.
+    theseus = lines[headers[1] + 2:headers[1] + 4]
+    assert theseus[0].startswith("| bert-of-theseus |")
+    assert theseus[1].startswith("| distillation |")
+
+
+def test_render_markdown_shows_the_numbers():
+    text = render_markdown(_records())
+    row = next(line for line in text.splitlines() if line.startswith("| bert-of-theseus"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:4] == ["bert-of-theseus", "movie_reviews", "all_minilm_l6_v2",
+                         "num_layers=3, hidden_dim=384"]
+    assert cells[4] == "22713602 / 17391362"
+    assert cells[5] == "test_accuracy"
+    assert cells[6] == "0.8812"
+    assert cells[7] == "0.8571"
+    assert cells[8] == f"{0.8571 / 0.8812:.3f}"
+    assert cells[9] == "41.2 / 20.5 (32×128)"
+    assert cells[10] == "2.01"
+    assert cells[11] == "0.55"
+    assert cells[12] == "CPU (2×)"
+    assert len(cells[13]) == 10  # YYYY-MM-DD
+    assert "- 3 of 6 layers replaced" in text
+    # Missing numbers are shown as a dash, not "None".
+    teacher_row = next(line for line in text.splitlines() if line.startswith("| fine-tune"))
+    assert "None" not in teacher_row
+    assert "–" in teacher_row
+
+
+def test_render_markdown_appends_notes_section():
+    text = render_markdown(_records()[:1], notes="  Measured on a laptop.  \n")
+    assert "## Notes\n\nMeasured on a laptop." in text
+    assert "## Notes" not in render_markdown(_records()[:1])
+
+
+def test_write_markdown_round_trip(tmp_path):
+    json_path = str(tmp_path / "results.json")
+    for rec in _records():
+        append_record(rec, json_path)
+    md_path = str(tmp_path / "RESULTS.md")
+    assert write_markdown(json_path, md_path) == md_path
+    with open(md_path, encoding="utf-8") as f:
+        assert f.read() == render_markdown(load_records(json_path))
