@@ -1,0 +1,3 @@
+"""keras_theseus callbacks, in one place as `keras.callbacks` users expect."""
+
+from keras_theseus.theseus.replacement_scheduler import ReplacementScheduler

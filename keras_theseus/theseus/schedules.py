@@ -1,0 +1,159 @@
+"""Replacement-rate schedules for BERT-of-Theseus.
+
+A schedule maps the training step t (0-based, counted once per optimizer
+step) to the probability p_t in (0, 1] that a successor module replaces its
+predecessor layers. Schedules are small serializable objects, like Keras'
+learning-rate schedules.
+"""
+
+import keras
+
+
+def _check_probability(name, value, allow_zero=False):
+    low_ok = value >= 0 if allow_zero else value > 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low_ok and value <= 1):
+        interval = "[0, 1]" if allow_zero else "(0, 1]"
+        raise ValueError(f"`{name}` must be a number in {interval}. Received: {name}={value!r}")
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class ReplacementSchedule:
+    """Base class: subclasses implement `__call__(step) -> p` and `get_config`."""
+
+    def __call__(self, step):
+        raise NotImplementedError
+
+    def get_config(self):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def rate(self, step):
+        """`self(step)`, validated to lie in (0, 1]."""
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"`step` must be an int >= 0. Received: step={step!r}")
+        p = float(self(step))
+        if not 0 < p <= 1:
+            raise ValueError(
+                f"{type(self).__name__} gave replacement rate {p} at step {step}; "
+                "a replacement rate must be in (0, 1]."
+            )
+        return p
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class ConstantReplacement(ReplacementSchedule):
+    """Constant p, optionally p = 1 from step `replace_all_after` on.
+
+    The paper's default: p = 0.5, and after a budget of steps (e.g. 2,500)
+    every module uses its successor.
+
+    Args:
+        rate: float in (0, 1].
+        replace_all_after: optional int step from which p = 1.
+
+    Example:
+    ```python
+    schedule = ConstantReplacement(0.5, replace_all_after=2500)
+    schedule(0), schedule(2500)  # (0.5, 1.0)
+    ```
+    """
+
+    def __init__(self, rate=0.5, replace_all_after=None):
+        _check_probability("rate", rate)
+        if replace_all_after is not None and (
+            isinstance(replace_all_after, bool) or not isinstance(replace_all_after, int)
+            or replace_all_after < 0
+        ):
+            raise ValueError(
+                "`replace_all_after` must be None or an int >= 0. "
+                f"Received: replace_all_after={replace_all_after!r}"
+            )
+        self.rate_value = float(rate)
+        self.replace_all_after = replace_all_after
+
+    def __call__(self, step):
+        if self.replace_all_after is not None and step >= self.replace_all_after:
+            return 1.0
+        return self.rate_value
+
+    def get_config(self):
+        return {"rate": self.rate_value, "replace_all_after": self.replace_all_after}
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class LinearReplacement(ReplacementSchedule):
+    """Linear curriculum p_t = min(1, slope · t + base).
+
+    The paper's curriculum (README: base 0.3, slope 0.0006, so p reaches 1
+    after about 1,167 steps).
+
+    Args:
+        base: p at step 0, in (0, 1].
+        slope: increase per step, >= 0.
+
+    Example:
+    ```python
+    schedule = LinearReplacement(base=0.3, slope=0.0006)
+    schedule(1000)  # 0.9
+    ```
+    """
+
+    def __init__(self, base=0.3, slope=0.0006):
+        _check_probability("base", base)
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)) or slope < 0:
+            raise ValueError(f"`slope` must be a number >= 0. Received: slope={slope!r}")
+        self.base = float(base)
+        self.slope = float(slope)
+
+    def __call__(self, step):
+        return min(1.0, self.slope * step + self.base)
+
+    def get_config(self):
+        return {"base": self.base, "slope": self.slope}
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class CallableReplacement(ReplacementSchedule):
+    """Wrap a user function `step -> p`. Validated at every call.
+
+    Serializable only if `fn` is a registered Keras serializable function.
+
+    Example:
+    ```python
+    schedule = CallableReplacement(lambda t: 0.5 if t < 100 else 0.8)
+    ```
+    """
+
+    def __init__(self, fn):
+        if not callable(fn):
+            raise TypeError(f"`fn` must be callable. Received: {fn!r}")
+        self.fn = fn
+
+    def __call__(self, step):
+        return self.fn(step)
+
+    def get_config(self):
+        return {"fn": keras.saving.serialize_keras_object(self.fn)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(keras.saving.deserialize_keras_object(config["fn"]))
+
+
+def get(identifier):
+    """A schedule from a schedule, a float (constant), a callable or a config."""
+    if isinstance(identifier, ReplacementSchedule):
+        return identifier
+    if isinstance(identifier, (int, float)) and not isinstance(identifier, bool):
+        return ConstantReplacement(identifier)
+    if isinstance(identifier, dict):
+        return keras.saving.deserialize_keras_object(identifier)
+    if callable(identifier):
+        return CallableReplacement(identifier)
+    raise ValueError(
+        "A replacement schedule must be a ReplacementSchedule, a float in (0, 1], "
+        f"a callable step -> p, or a serialized schedule. Received: {identifier!r}"
+    )

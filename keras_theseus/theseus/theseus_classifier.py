@@ -1,0 +1,348 @@
+"""BERT-of-Theseus: successor modules that stochastically replace predecessor layers."""
+
+import keras
+import keras_hub
+import numpy as np
+import tensorflow as tf
+from keras_hub.layers import TransformerEncoder
+
+SUCCESSOR_INITS = ("first", "every_rth", "last_of_module", "random")
+
+
+def successor_source_layers(num_layers, num_successor_layers, init="first"):
+    """Which predecessor layer initializes each successor layer.
+
+    Args:
+        num_layers: predecessor depth L.
+        num_successor_layers: successor depth n; L / n must be an integer r.
+        init: `"first"` (layers 0..n-1, the PyTorch reference), `"every_rth"`
+            (the first layer of each module: 0, r, 2r, ...),
+            `"last_of_module"` (r-1, 2r-1, ...), `"random"` (no copy), or an
+            explicit list of n layer indices.
+
+    Returns:
+        A list of n predecessor layer indices, or None for `"random"`.
+    """
+    if not isinstance(num_successor_layers, int) or num_successor_layers < 1:
+        raise ValueError(
+            f"`num_successor_layers` must be an int >= 1. Received: {num_successor_layers!r}"
+        )
+    if num_layers % num_successor_layers:
+        raise ValueError(
+            f"The predecessor's {num_layers} layers cannot be split into "
+            f"{num_successor_layers} equal modules: `num_successor_layers` must divide "
+            f"{num_layers} (choose one of "
+            f"{[d for d in range(1, num_layers + 1) if num_layers % d == 0]})."
+        )
+    r = num_layers // num_successor_layers
+    if isinstance(init, (list, tuple)):
+        if len(init) != num_successor_layers or not all(
+            isinstance(i, int) and 0 <= i < num_layers for i in init
+        ):
+            raise ValueError(
+                f"An explicit `init` must list {num_successor_layers} layer indices in "
+                f"[0, {num_layers}). Received: init={init!r}"
+            )
+        return list(init)
+    if init == "first":
+        return list(range(num_successor_layers))
+    if init == "every_rth":
+        return [i * r for i in range(num_successor_layers)]
+    if init == "last_of_module":
+        return [i * r + r - 1 for i in range(num_successor_layers)]
+    if init == "random":
+        return None
+    raise ValueError(
+        f"`init` must be one of {SUCCESSOR_INITS} or a list of layer indices. Received: {init!r}"
+    )
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class TheseusClassifier(keras.Model):
+    """A BERT classifier whose layers are progressively replaced by successors.
+
+    The predecessor (a fine-tuned classifier with L transformer layers) is
+    split into n modules of r = L / n consecutive layers. Successor module i
+    is one transformer layer that replaces predecessor layers
+    [i·r, (i+1)·r). In training, each module draws once per step (shared by
+    the batch) whether its successor runs (probability p, the replacement
+    rate) or its predecessor layers do; only the drawn branch is computed
+    (`tf.cond`). In inference only the successors run, so the model is the
+    compact successor.
+
+    p lives in the non-trainable variable `replacement_rate`, so a callback
+    (`keras_theseus.callbacks.ReplacementScheduler`) can change it between
+    steps without retracing the compiled step. The model counts its own
+    training steps in `replacement_step` (saved with the weights, so the
+    schedule resumes after `BackupAndRestore`), reports p as the metric
+    `replacement_rate`, and counts branch executions per module in
+    `branch_counts` (`[predecessor, successor]` per row).
+
+    What trains by default: the successor layers only. Predecessor layers are
+    always frozen; `train_embeddings` / `train_classifier` unfreeze the
+    embeddings and the pooler + classification head. When a step draws no
+    successor and nothing else trains, the weight update is skipped (it has
+    nothing to learn) but the step still counts for the schedule.
+
+    Build it from a fine-tuned classifier with `from_predecessor`; the
+    constructor takes the parts directly (used by `.keras` loading).
+
+    Args:
+        backbone: the predecessor's `keras_hub.models.BertBackbone` (this
+            model owns it; `from_predecessor` passes a copy).
+        num_classes: int.
+        num_successor_layers: n, dividing the backbone's depth.
+        dropout: classification-head dropout.
+        replacement_rate: initial p in (0, 1].
+        train_embeddings: bool, also train the embedding layers.
+        train_classifier: bool, also train the pooler and the head.
+        seed: seed of the per-step Bernoulli draws.
+
+    Example:
+    ```python
+    theseus = TheseusClassifier.from_predecessor(teacher, num_successor_layers=3)
+    theseus.compile(optimizer=keras.optimizers.AdamW(5e-5),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                    metrics=["accuracy"])
+    theseus.fit(train_ds, epochs=2,
+                callbacks=[ReplacementScheduler(LinearReplacement(0.3, 0.0006))])
+    successor = extract_successor(theseus)   # a plain keras-hub classifier
+    ```
+    """
+
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        num_successor_layers,
+        dropout=0.1,
+        replacement_rate=0.5,
+        train_embeddings=False,
+        train_classifier=False,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(backbone, keras_hub.models.BertBackbone):
+            raise TypeError(
+                "`backbone` must be a keras_hub.models.BertBackbone. "
+                f"Received: {type(backbone).__name__}"
+            )
+        successor_source_layers(backbone.num_layers, num_successor_layers)  # validates
+        if not 0 < replacement_rate <= 1:
+            raise ValueError(
+                f"`replacement_rate` must be in (0, 1]. Received: {replacement_rate!r}"
+            )
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.num_successor_layers = num_successor_layers
+        self.module_size = backbone.num_layers // num_successor_layers
+        self.dropout = dropout
+        self.train_embeddings = train_embeddings
+        self.train_classifier = train_classifier
+        self.seed = seed
+
+        hidden = backbone.hidden_dim
+        self.embeddings = keras.Model(
+            backbone.input, backbone.get_layer("embeddings_dropout").output,
+            name="embeddings",
+        )
+        template = backbone.transformer_layers[0]
+        self.successor_layers = []
+        for i in range(num_successor_layers):
+            config = template.get_config()
+            config["name"] = f"successor_layer_{i}"
+            layer = TransformerEncoder.from_config(config)
+            layer.build((None, None, hidden))
+            # Same FFN activation as the predecessor (our BertBackbone may
+            # have swapped keras-hub's approximate GELU for the exact one).
+            layer.activation = template.activation
+            layer._feedforward_intermediate_dense.activation = (
+                template._feedforward_intermediate_dense.activation
+            )
+            self.successor_layers.append(layer)
+        self.pooled_dense = backbone.get_layer("pooled_dense")
+        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
+        self.output_dense = keras.layers.Dense(num_classes, name="logits")
+        self.output_dense.build((None, hidden))
+
+        for layer in backbone.transformer_layers:
+            layer.trainable = False
+        self.embeddings.trainable = train_embeddings
+        self.pooled_dense.trainable = train_classifier
+        self.output_dense.trainable = train_classifier
+
+        self.replacement_rate = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(replacement_rate),
+            trainable=False, name="replacement_rate",
+        )
+        self.replacement_step = self.add_weight(
+            shape=(), dtype="int64", initializer="zeros", trainable=False,
+            name="replacement_step",
+        )
+        self.branch_counts = self.add_weight(
+            shape=(num_successor_layers, 2), dtype="int64", initializer="zeros",
+            trainable=False, name="branch_counts",
+        )
+        self.seed_generator = keras.random.SeedGenerator(seed, name="replacement_seed")
+        # Every weight exists now; mark built so that callbacks such as
+        # BackupAndRestore can restore into a model that has not run yet.
+        self.built = True
+
+    @classmethod
+    def from_predecessor(
+        cls,
+        predecessor,
+        num_successor_layers,
+        init="first",
+        replacement_rate=0.5,
+        train_embeddings=False,
+        train_classifier=False,
+        seed=None,
+    ):
+        """Build a Theseus model from a fine-tuned keras-hub classifier.
+
+        The predecessor is copied (its layers are neither shared nor frozen),
+        and successor layer i starts as a copy of the predecessor layer that
+        `init` names (see `successor_source_layers`).
+
+        Args:
+            predecessor: a fine-tuned `keras_hub.models.BertTextClassifier`.
+            num_successor_layers: n; must divide the predecessor's depth.
+            init: successor initialization strategy (default `"first"`).
+            replacement_rate, train_embeddings, train_classifier, seed: see
+                the class docstring.
+        """
+        if not isinstance(predecessor, keras_hub.models.BertTextClassifier):
+            raise TypeError(
+                "`predecessor` must be a keras_hub.models.BertTextClassifier. "
+                f"Received: {type(predecessor).__name__}"
+            )
+        source = successor_source_layers(
+            predecessor.backbone.num_layers, num_successor_layers, init
+        )
+        old = predecessor.backbone
+        backbone = old.__class__.from_config(old.get_config())
+        backbone.set_weights(old.get_weights())
+        model = cls(
+            backbone=backbone,
+            num_classes=predecessor.num_classes,
+            num_successor_layers=num_successor_layers,
+            dropout=predecessor.dropout,
+            replacement_rate=replacement_rate,
+            train_embeddings=train_embeddings,
+            train_classifier=train_classifier,
+            seed=seed,
+        )
+        model.output_dense.set_weights(predecessor.output_dense.get_weights())
+        if source is not None:
+            for layer, index in zip(model.successor_layers, source):
+                layer.set_weights(old.transformer_layers[index].get_weights())
+        return model
+
+    # --- forward -----------------------------------------------------------
+
+    def draw_successors(self):
+        """One Bernoulli(p) draw per module: True where the successor runs."""
+        u = keras.random.uniform((self.num_successor_layers,), seed=self.seed_generator)
+        return u < self.replacement_rate
+
+    def _count(self, module, branch):
+        delta = np.zeros((self.num_successor_layers, 2), "int64")
+        delta[module, branch] = 1
+        self.branch_counts.assign_add(delta)
+
+    def _module(self, i, x, padding_mask, use_successor, training):
+        r = self.module_size
+
+        def successor():
+            self._count(i, 1)
+            return self.successor_layers[i](x, padding_mask=padding_mask, training=training)
+
+        def predecessor():
+            self._count(i, 0)
+            y = x
+            for layer in self.backbone.transformer_layers[i * r:(i + 1) * r]:
+                y = layer(y, padding_mask=padding_mask, training=training)
+            return y
+
+        return tf.cond(use_successor, successor, predecessor)
+
+    def forward(self, inputs, use_successor=None, training=False):
+        """Run the model with given module choices.
+
+        Args:
+            inputs: dict with `token_ids`, `segment_ids`, `padding_mask`.
+            use_successor: bool tensor `(num_successor_layers,)`; None runs
+                the successors only (inference).
+            training: dropout on/off.
+
+        Returns:
+            Logits `(batch, num_classes)`.
+        """
+        padding_mask = inputs["padding_mask"]
+        x = self.embeddings(inputs, training=training)
+        for i in range(self.num_successor_layers):
+            if use_successor is None:
+                x = self.successor_layers[i](x, padding_mask=padding_mask, training=training)
+            else:
+                x = self._module(i, x, padding_mask, use_successor[i], training)
+        pooled = self.pooled_dense(x[:, self.backbone.cls_token_index, :])
+        return self.output_dense(self.output_dropout(pooled, training=training))
+
+    def call(self, inputs, training=False):
+        if training:
+            return self.forward(inputs, self.draw_successors(), training=True)
+        return self.forward(inputs, None, training=False)
+
+    # --- training ----------------------------------------------------------
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        use_successor = self.draw_successors()
+        with tf.GradientTape() as tape:
+            y_pred = self.forward(x, use_successor, training=True)
+            loss = self.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+            )
+            self._loss_tracker.update_state(
+                loss, sample_weight=tf.shape(keras.tree.flatten(x)[0])[0]
+            )
+            scaled = self.optimizer.scale_loss(loss)
+        trainable = self.trainable_weights
+        gradients = tape.gradient(scaled, trainable)
+
+        def apply():
+            self.optimizer.apply_gradients(zip(gradients, trainable))
+            return tf.constant(True)
+
+        if self.train_embeddings or self.train_classifier:
+            apply()
+        else:
+            # No successor drawn: every trainable weight has a zero gradient,
+            # yet AdamW would still move them (momentum, weight decay). Skip.
+            tf.cond(tf.reduce_any(use_successor), apply, lambda: tf.constant(False))
+        self.replacement_step.assign_add(1)
+        metrics = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        metrics["replacement_rate"] = tf.identity(self.replacement_rate)
+        return metrics
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "num_successor_layers": self.num_successor_layers,
+            "dropout": self.dropout,
+            "replacement_rate": float(self.replacement_rate.numpy()),
+            "train_embeddings": self.train_embeddings,
+            "train_classifier": self.train_classifier,
+            "seed": self.seed,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)

@@ -1,0 +1,161 @@
+import keras
+import numpy as np
+import pytest
+from conftest import compile_theseus
+from conftest import tiny_classifier
+from conftest import toy_batch
+
+from keras_theseus.theseus import ReplacementScheduler
+from keras_theseus.theseus import TheseusClassifier
+from keras_theseus.theseus import extract_successor
+from keras_theseus.theseus import successor_source_layers
+
+
+def test_successor_initialization_strategies():
+    assert successor_source_layers(6, 3, "first") == [0, 1, 2]
+    assert successor_source_layers(6, 3, "every_rth") == [0, 2, 4]
+    assert successor_source_layers(6, 2, "last_of_module") == [2, 5]
+    assert successor_source_layers(6, 2, [1, 4]) == [1, 4]
+    assert successor_source_layers(6, 3, "random") is None
+
+
+def test_successors_start_as_copies(predecessor):
+    model = TheseusClassifier.from_predecessor(predecessor, 2, init="every_rth")
+    for succ, index in zip(model.successor_layers, [0, 2]):
+        for a, b in zip(succ.get_weights(), predecessor.backbone.transformer_layers[index].get_weights()):
+            np.testing.assert_array_equal(a, b)
+    # The predecessor is copied, not shared: it stays trainable.
+    assert predecessor.backbone.transformer_layers[0].trainable
+    assert model.backbone is not predecessor.backbone
+
+
+def test_bad_arguments(predecessor):
+    with pytest.raises(ValueError, match="must divide 4"):
+        TheseusClassifier.from_predecessor(predecessor, 3)
+    with pytest.raises(ValueError, match="num_successor_layers"):
+        TheseusClassifier.from_predecessor(predecessor, 0)
+    with pytest.raises(ValueError, match="init"):
+        TheseusClassifier.from_predecessor(predecessor, 2, init="middle")
+    with pytest.raises(ValueError, match="layer indices"):
+        TheseusClassifier.from_predecessor(predecessor, 2, init=[0, 9])
+    with pytest.raises(ValueError, match="replacement_rate"):
+        TheseusClassifier.from_predecessor(predecessor, 2, replacement_rate=0.0)
+    with pytest.raises(TypeError, match="BertTextClassifier"):
+        TheseusClassifier.from_predecessor(predecessor.backbone, 2)
+
+
+def test_only_the_drawn_branch_runs(predecessor):
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=3))
+    x, y = toy_batch(32)
+    model.fit(x, y, batch_size=2, epochs=1, verbose=0)  # 16 steps at p = 0.5
+    counts = model.branch_counts.numpy()
+    # One branch per module per step, never both ...
+    np.testing.assert_array_equal(counts.sum(1), [16, 16])
+    # ... and each branch is taken sometimes.
+    assert (counts > 0).all()
+    assert model.replacement_step.numpy() == 16
+
+
+def test_only_successors_train(predecessor):
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=0))
+    assert {w.path.split("/")[0] for w in model.trainable_weights} == {
+        "successor_layer_0", "successor_layer_1"}
+    frozen = [w.numpy().copy() for w in model.backbone.weights]
+    head = [w.numpy().copy() for w in model.output_dense.weights]
+    successor = [w.numpy().copy() for w in model.successor_layers[0].weights]
+    x, y = toy_batch(32)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0,
+              callbacks=[ReplacementScheduler(1.0)])
+    for before, w in zip(frozen, model.backbone.weights):
+        np.testing.assert_array_equal(before, w.numpy())
+    for before, w in zip(head, model.output_dense.weights):
+        np.testing.assert_array_equal(before, w.numpy())
+    assert any(np.abs(b - w.numpy()).max() > 0 for b, w in
+               zip(successor, model.successor_layers[0].weights))
+
+
+def test_train_embeddings_and_classifier_flags(predecessor):
+    model = TheseusClassifier.from_predecessor(predecessor, 2, train_embeddings=True,
+                                               train_classifier=True)
+    names = {w.path.split("/")[0] for w in model.trainable_weights}
+    assert {"token_embedding", "pooled_dense", "logits", "successor_layer_0"} <= names
+    assert not any(n.startswith("transformer_layer") for n in names)
+
+
+def test_step_without_successor_is_skipped_but_counted(predecessor):
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=0))
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    x, y = toy_batch(16)
+    # p is tiny: every module draws its predecessor, nothing can learn.
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(1e-9)])
+    assert int(model.optimizer.iterations.numpy()) == 0
+    assert int(model.replacement_step.numpy()) == 4
+    for b, w in zip(before, model.trainable_weights):
+        np.testing.assert_array_equal(b, w.numpy())
+
+
+def test_rate_reaches_the_compiled_step(predecessor):
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=1))
+    x, y = toy_batch(16)
+    rates = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            rates.append(float(logs["replacement_rate"]))
+
+    # Steps 0-3 at p ~ 0, steps 4-7 at p = 1, in one compiled function.
+    schedule = lambda t: 1e-9 if t < 4 else 1.0  # noqa: E731
+    model.fit(x, y, batch_size=4, epochs=2, verbose=0,
+              callbacks=[ReplacementScheduler(schedule), Record()])
+    np.testing.assert_allclose(rates, [1e-9] * 4 + [1.0] * 4, rtol=1e-5)
+    np.testing.assert_array_equal(model.branch_counts.numpy(), [[4, 4], [4, 4]])
+
+
+def test_rate_one_is_exactly_the_successor(predecessor):
+    model = TheseusClassifier.from_predecessor(predecessor, 2, replacement_rate=1.0,
+                                               init="every_rth", seed=0)
+    x, _ = toy_batch(8)
+    successor = extract_successor(model)
+    # training=True draws modules; at p = 1 every draw is the successor.
+    # (dropout is 0 in this tiny model, so training mode is deterministic.)
+    np.testing.assert_allclose(model(x, training=True), successor(x), atol=1e-5)
+    np.testing.assert_allclose(model(x, training=False), successor(x), atol=1e-5)
+
+
+def test_keras_round_trip_mid_training(predecessor, tmp_path):
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=2))
+    x, y = toy_batch(16)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.7)])
+    path = str(tmp_path / "theseus.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded, TheseusClassifier)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-6)
+    assert int(loaded.replacement_step.numpy()) == 4
+    assert float(loaded.replacement_rate.numpy()) == pytest.approx(0.7)
+    np.testing.assert_array_equal(loaded.branch_counts.numpy(), model.branch_counts.numpy())
+    assert [w.path for w in loaded.trainable_weights] == [w.path for w in model.trainable_weights]
+    # Training goes on from there.
+    loaded.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.7)])
+    assert int(loaded.replacement_step.numpy()) == 8
+
+
+def test_deep_modules():
+    model = TheseusClassifier.from_predecessor(tiny_classifier(num_layers=4), 1)
+    assert model.module_size == 4
+    compile_theseus(model)
+    x, y = toy_batch(8)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert model.branch_counts.numpy().sum() == 2
+
+
+def test_xla_train_step(predecessor):
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=4),
+                            jit_compile=True)
+    x, y = toy_batch(16)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.5)])
+    counts = model.branch_counts.numpy()
+    np.testing.assert_array_equal(counts.sum(1), [4, 4])
+    np.testing.assert_allclose(extract_successor(model).predict(x, verbose=0),
+                               model.predict(x, verbose=0), atol=1e-5)
