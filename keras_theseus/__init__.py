@@ -5,14 +5,6 @@ import os
 # keras_theseus builds on TensorFlow ops (tf.data, tf.function, SavedModel).
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from keras_theseus import datasets  # noqa: E402
-from keras_theseus import models  # noqa: E402
-from keras_theseus import reporting  # noqa: E402
-from keras_theseus import timing  # noqa: E402
-from keras_theseus.version import __version__  # noqa: E402
-
-__all__ = ["__version__", "datasets", "models", "reporting", "timing"]
-
 import keras as _keras  # noqa: E402
 
 if _keras.backend.backend() != "tensorflow":
@@ -21,3 +13,13 @@ if _keras.backend.backend() != "tensorflow":
         f"KERAS_BACKEND is {_keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow "
         "before importing keras."
     )
+
+from keras_theseus import callbacks  # noqa: E402
+from keras_theseus import datasets  # noqa: E402
+from keras_theseus import models  # noqa: E402
+from keras_theseus import reporting  # noqa: E402
+from keras_theseus import theseus  # noqa: E402
+from keras_theseus import timing  # noqa: E402
+from keras_theseus.version import __version__  # noqa: E402
+
+__all__ = ["__version__", "callbacks", "datasets", "models", "reporting", "theseus", "timing"]

@@ -9,3 +9,6 @@ from keras_theseus.theseus.schedules import ReplacementSchedule
 from keras_theseus.theseus.theseus_classifier import SUCCESSOR_INITS
 from keras_theseus.theseus.theseus_classifier import TheseusClassifier
 from keras_theseus.theseus.theseus_classifier import successor_source_layers
+from keras_theseus.theseus.recipe import TheseusResult
+from keras_theseus.theseus.recipe import compress_with_theseus
+from keras_theseus.theseus.recipe import default_schedule

@@ -1,9 +1,6 @@
 """Extract the compact successor as a plain keras-hub classifier."""
 
-import inspect
-
-import keras_hub
-
+from keras_theseus.models.layer_dropping import assemble_classifier
 from keras_theseus.theseus.theseus_classifier import TheseusClassifier
 
 
@@ -35,27 +32,7 @@ def extract_successor(model, backbone_class=None):
         raise TypeError(
             f"`model` must be a TheseusClassifier. Received: {type(model).__name__}"
         )
-    old = model.backbone
-    backbone_class = backbone_class or type(old)
-    if not issubclass(backbone_class, keras_hub.models.BertBackbone):
-        raise TypeError(
-            "`backbone_class` must be a subclass of keras_hub.models.BertBackbone. "
-            f"Received: {backbone_class!r}"
-        )
-    config = old.get_config()
-    config["num_layers"] = model.num_successor_layers
-    config.pop("name", None)
-    if "hidden_activation" not in inspect.signature(backbone_class.__init__).parameters:
-        config.pop("hidden_activation", None)
-    backbone = backbone_class(**config)
-    for name in ("token_embedding", "position_embedding", "segment_embedding",
-                 "embeddings_layer_norm", "pooled_dense"):
-        backbone.get_layer(name).set_weights(old.get_layer(name).get_weights())
-    for target, source in zip(backbone.transformer_layers, model.successor_layers):
-        target.set_weights(source.get_weights())
-    successor = keras_hub.models.BertTextClassifier(
-        backbone=backbone, num_classes=model.num_classes, preprocessor=None,
-        dropout=model.dropout,
+    return assemble_classifier(
+        model.backbone, model.successor_layers, model.output_dense, dropout=model.dropout,
+        backbone_class=backbone_class,
     )
-    successor.output_dense.set_weights(model.output_dense.get_weights())
-    return successor

@@ -56,7 +56,10 @@ def count_params(model):
 
 def inference_function(model, jit_compile=True):
     """A compiled `inputs -> outputs` inference function for `model`."""
-    return tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
+    def infer(x):
+        return model(x, training=False)
+
+    return tf.function(infer, jit_compile=jit_compile, autograph=False)
 
 
 def _block(outputs):
@@ -112,13 +115,59 @@ def measure_latency(models, inputs, warmup=2, repeats=10, jit_compile=True):
             start = time.perf_counter()
             _block(fns[name](inputs))
             times[name].append((time.perf_counter() - start) * 1000.0)
+    return {name: _stats(t) for name, t in times.items()}
+
+
+def measure_train_step(models, batch, warmup=2, repeats=5):
+    """Median wall time of one optimizer step for compiled models, interleaved.
+
+    Each model must be compiled (its `train_on_batch` runs the same compiled
+    train function as `fit`). Rounds alternate between models with a rotated
+    order, as in `measure_latency`. Note that the timed steps do update the
+    models' weights.
+
+    Args:
+        models: dict `{name: compiled keras.Model}`.
+        batch: `(inputs, labels)`.
+        warmup: untimed steps per model (tracing, XLA compilation).
+        repeats: timed rounds.
+
+    Returns:
+        dict `{name: {"median_ms", "p10_ms", "p90_ms", "min_ms", "repeats"}}`.
+
+    Example:
+    ```python
+    stats = measure_train_step({"teacher": teacher, "theseus": theseus}, (x, y))
+    ratio = stats["theseus"]["median_ms"] / stats["teacher"]["median_ms"]
+    ```
+    """
+    if not models:
+        raise ValueError("`models` is empty; pass {name: compiled model}.")
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"Need repeats >= 1 and warmup >= 0. Received: {repeats}, {warmup}")
+    for name, model in models.items():
+        if not getattr(model, "compiled", False):
+            raise ValueError(f"Model {name!r} is not compiled; call `compile()` first.")
+    x, y = batch
+    steps = {name: (lambda m=model: m.train_on_batch(x, y)) for name, model in models.items()}
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    names = list(steps)
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            start = time.perf_counter()
+            steps[name]()
+            times[name].append((time.perf_counter() - start) * 1000.0)
+    return {name: _stats(t) for name, t in times.items()}
+
+
+def _stats(t):
     return {
-        name: {
-            "median_ms": float(np.median(t)),
-            "p10_ms": float(np.percentile(t, 10)),
-            "p90_ms": float(np.percentile(t, 90)),
-            "min_ms": float(np.min(t)),
-            "repeats": len(t),
-        }
-        for name, t in times.items()
+        "median_ms": float(np.median(t)),
+        "p10_ms": float(np.percentile(t, 10)),
+        "p90_ms": float(np.percentile(t, 90)),
+        "min_ms": float(np.min(t)),
+        "repeats": len(t),
     }

@@ -34,7 +34,7 @@ def test_local_directory_matches_numpy_reference(tiny_checkpoint, numpy_bert):
 
 
 def test_relu_checkpoint_uses_relu(tmp_path, numpy_bert):
-    from conftest import write_hf_checkpoint
+    from bert_fixtures import write_hf_checkpoint
 
     config = write_hf_checkpoint(str(tmp_path), hidden_act="relu", seed=3)
     backbone = models.load_backbone(str(tmp_path))
@@ -90,7 +90,7 @@ def test_minilm_sentence_similarities_are_sensible():
 
 
 def test_tokenizer_reads_lowercase_flag(tmp_path):
-    from conftest import write_hf_checkpoint
+    from bert_fixtures import write_hf_checkpoint
 
     write_hf_checkpoint(str(tmp_path / "cased"), lowercase=False)
     write_hf_checkpoint(str(tmp_path / "uncased"), lowercase=True)

@@ -2,8 +2,8 @@ import keras
 import keras_hub
 import numpy as np
 import pytest
-from conftest import compile_theseus
-from conftest import toy_batch
+from theseus_fixtures import compile_theseus
+from theseus_fixtures import toy_batch
 
 from keras_theseus import models
 from keras_theseus.theseus import ReplacementScheduler

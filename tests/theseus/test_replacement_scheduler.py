@@ -1,9 +1,9 @@
 import keras
 import numpy as np
 import pytest
-from conftest import compile_theseus
-from conftest import tiny_classifier
-from conftest import toy_batch
+from theseus_fixtures import compile_theseus
+from theseus_fixtures import tiny_classifier
+from theseus_fixtures import toy_batch
 
 from keras_theseus.callbacks import ReplacementScheduler
 from keras_theseus.theseus import LinearReplacement

@@ -1,3 +1,4 @@
+import keras
 """Latency measurement, synthetic inputs, parameter counts, device info."""
 
 import time
@@ -172,3 +173,26 @@ def test_device_info():
     assert isinstance(info["count"], int) and info["count"] >= 1
     if not tf.config.list_physical_devices("GPU") and not tf.config.list_logical_devices("TPU"):
         assert info["kind"] == "CPU"
+
+
+def test_measure_train_step_updates_and_times_each_model():
+    from keras_theseus.models import BertBackbone
+    from keras_theseus.models import build_text_classifier
+    from keras_theseus.models import compile_text_classifier
+    from keras_theseus.timing import measure_train_step
+
+    def tiny():
+        backbone = BertBackbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
+                                intermediate_dim=32, max_sequence_length=8)
+        return compile_text_classifier(build_text_classifier(backbone, 2), jit_compile=False)
+
+    a, b = tiny(), tiny()
+    x = synthetic_inputs(4, 8, vocabulary_size=50)
+    y = np.array([0, 1, 0, 1])
+    stats = measure_train_step({"a": a, "b": b}, (x, y), warmup=1, repeats=3)
+    assert set(stats) == {"a", "b"}
+    assert all(s["repeats"] == 3 and s["median_ms"] > 0 for s in stats.values())
+    assert int(a.optimizer.iterations.numpy()) == 4  # 1 warm-up + 3 timed steps
+    raw = keras.Sequential([keras.layers.Dense(1)])  # keras-hub tasks compile themselves
+    with pytest.raises(ValueError, match="not compiled"):
+        measure_train_step({"raw": raw}, (x, y))

@@ -1,0 +1,141 @@
+"""BERT-of-Theseus vs the same-size truncated student, same training budget.
+
+    .venv/bin/python benchmarks/theseus_compress.py --dataset movie_reviews --layers 3 2
+
+For each successor depth n: Theseus (stage 2: `--replacing-epochs` with the
+default linear curriculum, stage 3: `--successor-epochs` of successor-only
+fine-tuning) against the predecessor's first n layers fine-tuned directly for
+the same total number of epochs. Reports test accuracy, retention, params,
+latency speedup (batch 32, length 128, interleaved, XLA) and the Theseus
+train step as a ratio to the predecessor's fine-tune step (both XLA, p = 0.5).
+The teacher comes from benchmarks/teacher_finetune.py's cache (or is
+fine-tuned first with the same settings).
+"""
+
+import argparse
+import os
+import time
+
+import keras
+
+import keras_theseus as kt
+from keras_theseus.theseus import TheseusClassifier
+from keras_theseus.theseus import compress_with_theseus
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def accuracy(model, data, split, preprocessor):
+    kt.models.compile_text_classifier(model)
+    ds = data.tf_dataset(split, preprocessor, batch_size=64)
+    return float(model.evaluate(ds, verbose=0, return_dict=True)["accuracy"])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="movie_reviews", choices=sorted(kt.datasets.LOADERS))
+    p.add_argument("--preset", default=kt.models.DEFAULT_PRESET)
+    p.add_argument("--layers", type=int, nargs="+", default=[3, 2])
+    p.add_argument("--sequence-length", type=int, default=64)
+    p.add_argument("--teacher-epochs", type=int, default=3)
+    p.add_argument("--replacing-epochs", type=int, default=2)
+    p.add_argument("--successor-epochs", type=int, default=1)
+    p.add_argument("--learning-rate", type=float, default=5e-5)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--results", default=os.path.join(HERE, "results.json"))
+    p.add_argument("--limit-batches", type=int, default=None,
+                   help="Smoke test: train on this many batches per epoch only.")
+    args = p.parse_args()
+
+    data = kt.datasets.load_dataset(args.dataset)
+    teacher, pre, _ = kt.models.finetune_teacher(
+        data, preset=args.preset, sequence_length=args.sequence_length,
+        epochs=args.teacher_epochs, batch_size=args.batch_size, verbose=2)
+    teacher_test = accuracy(teacher, data, "test", pre)
+    train = data.tf_dataset("train", pre, batch_size=args.batch_size)
+    dev = data.tf_dataset("dev", pre, batch_size=64)
+    if args.limit_batches:
+        train, dev = train.take(args.limit_batches), dev.take(args.limit_batches)
+    budget = args.replacing_epochs + args.successor_epochs
+    x_lat = kt.timing.synthetic_inputs(32, 128, teacher.backbone.vocabulary_size)
+    step_batch = next(iter(train))
+    print(f"teacher test accuracy {teacher_test:.4f}")
+
+    for n in args.layers:
+        start = time.time()
+        result = compress_with_theseus(
+            teacher, train, dev, num_successor_layers=n, replacing_epochs=args.replacing_epochs,
+            successor_epochs=args.successor_epochs, learning_rate=args.learning_rate, verbose=2)
+        theseus_s = time.time() - start
+        successor = result.successor
+
+        start = time.time()
+        keras.utils.set_random_seed(0)
+        baseline = kt.models.drop_layers(teacher, list(range(n)))
+        kt.models.compile_text_classifier(
+            baseline, learning_rate=args.learning_rate,
+            total_steps=int(train.cardinality()) * budget)
+        baseline.fit(train, validation_data=dev, epochs=budget, verbose=2)
+        baseline_s = time.time() - start
+
+        scores = {name: {s: accuracy(m, data, s, pre) for s in ("dev", "test")}
+                  for name, m in (("theseus", successor), ("baseline", baseline))}
+        lat = kt.timing.measure_latency({"teacher": teacher, "student": successor}, x_lat,
+                                        warmup=3, repeats=10)
+
+        # Train-step cost: Theseus at p = 0.5 vs fine-tuning the predecessor.
+        step_teacher = kt.models.drop_layers(teacher, list(range(teacher.backbone.num_layers)))
+        kt.models.compile_text_classifier(step_teacher, learning_rate=1e-9)
+        step_theseus = TheseusClassifier.from_predecessor(teacher, n, replacement_rate=0.5)
+        kt.models.compile_text_classifier(step_theseus, learning_rate=1e-9)
+        step_p1 = TheseusClassifier.from_predecessor(teacher, n, replacement_rate=1.0)
+        kt.models.compile_text_classifier(step_p1, learning_rate=1e-9)
+        steps = kt.timing.measure_train_step(
+            {"predecessor": step_teacher, "theseus": step_theseus, "theseus_p1": step_p1},
+            step_batch, warmup=2, repeats=8)
+        ratio = steps["theseus"]["median_ms"] / steps["predecessor"]["median_ms"]
+        ratio_p1 = steps["theseus_p1"]["median_ms"] / steps["predecessor"]["median_ms"]
+
+        common = dict(
+            experiment=f"theseus_{args.dataset}", dataset=args.dataset, teacher=args.preset,
+            metric="test_accuracy", teacher_metric=teacher_test,
+            teacher_params=kt.timing.count_params(teacher),
+            student_params=kt.timing.count_params(successor),
+            latency_ms_teacher=lat["teacher"]["median_ms"],
+            latency_ms_student=lat["student"]["median_ms"], batch_size=32,
+            sequence_length=128, split="test",
+            student_config={"layers": n, "hidden": teacher.backbone.hidden_dim,
+                            "heads": teacher.backbone.num_heads},
+        )
+        kt.reporting.append_record(kt.reporting.make_record(
+            method="theseus", student_metric=scores["theseus"]["test"], train_step_ratio=ratio,
+            notes=(f"Theseus {teacher.backbone.num_layers}→{n}: dev {scores['theseus']['dev']:.4f}; "
+                   f"{args.replacing_epochs} replacing epochs (linear p 0.3→1 at 80%) + "
+                   f"{args.successor_epochs} successor epoch(s), lr {args.learning_rate}, "
+                   f"train len {args.sequence_length}, wall {theseus_s:.0f}s; train step "
+                   f"b{args.batch_size}×{args.sequence_length} {steps['theseus']['median_ms']:.0f} ms at "
+                   f"p=0.5, {steps['theseus_p1']['median_ms']:.0f} ms at p=1 vs predecessor "
+                   f"{steps['predecessor']['median_ms']:.0f} ms (ratio at p=1: {ratio_p1:.2f})."),
+            extra={"dev_accuracy": scores["theseus"]["dev"], "train_steps": steps,
+                   "wall_seconds": theseus_s,
+                   "replacing_history": result.replacing_history.history,
+                   "successor_history": result.successor_history.history
+                   if result.successor_history else None},
+            **common))
+        kt.reporting.append_record(kt.reporting.make_record(
+            method=f"truncated first-{n} fine-tune", student_metric=scores["baseline"]["test"],
+            notes=(f"Baseline {n} layers: layers 0..{n - 1} of the fine-tuned teacher, "
+                   f"{budget} epochs at lr {args.learning_rate}; dev "
+                   f"{scores['baseline']['dev']:.4f}; wall {baseline_s:.0f}s."),
+            extra={"dev_accuracy": scores["baseline"]["dev"], "wall_seconds": baseline_s},
+            **common))
+        kt.reporting.write_markdown(args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)), "RESULTS.md"))
+        print(f"n={n}: theseus test {scores['theseus']['test']:.4f} baseline "
+              f"{scores['baseline']['test']:.4f} teacher {teacher_test:.4f} "
+              f"speedup {lat['teacher']['median_ms'] / lat['student']['median_ms']:.2f} "
+              f"step ratio {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
