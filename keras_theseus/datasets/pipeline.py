@@ -66,4 +66,13 @@ def make_tf_dataset(frame, preprocessor, text_columns=("text",), label_column="l
             return preprocessor(x=x if len(x) > 1 else x[0])
 
     ds = ds.map(tokenize, num_parallel_calls=tf.data.AUTOTUNE)
+    if drop_remainder:
+        # Tokenization loses the static batch size that `batch` gave; put it
+        # back so compiled (XLA) steps see fully static shapes.
+        def static_batch(*batch):
+            return tf.nest.map_structure(
+                lambda t: tf.ensure_shape(t, [batch_size] + t.shape[1:]), batch
+            )
+
+        ds = ds.map(lambda *b: static_batch(*b) if len(b) > 1 else static_batch(*b)[0])
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -106,20 +106,27 @@ class TextClassificationData:
             raise ValueError(f"`split` must be 'train', 'dev' or 'test'. Received: {name!r}")
         return getattr(self, name)
 
-    def tf_dataset(self, split, preprocessor, batch_size=32, shuffle=None, seed=0):
+    def tf_dataset(self, split, preprocessor, batch_size=32, shuffle=None, seed=0,
+                   drop_remainder=None):
         """A tokenized, batched, prefetched `tf.data.Dataset` of one split.
 
-        See `keras_theseus.datasets.make_tf_dataset`.
+        The train split is shuffled and its last partial batch dropped by
+        default (static batch shapes, which XLA-compiled steps with
+        `tf.cond` need; reshuffling drops different rows each epoch); other
+        splits keep every row, in order. See
+        `keras_theseus.datasets.make_tf_dataset`.
         """
         from keras_theseus.datasets.pipeline import make_tf_dataset
 
+        training = split == "train"
         return make_tf_dataset(
             self.split(split),
             preprocessor,
             text_columns=self.text_columns,
             batch_size=batch_size,
-            shuffle=(split == "train") if shuffle is None else shuffle,
+            shuffle=training if shuffle is None else shuffle,
             seed=seed,
+            drop_remainder=training if drop_remainder is None else drop_remainder,
         )
 
     def summary(self):

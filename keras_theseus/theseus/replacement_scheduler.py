@@ -6,15 +6,21 @@ from keras_theseus.theseus import schedules as schedules_lib
 
 
 class ReplacementScheduler(keras.callbacks.Callback):
-    """Set a `TheseusClassifier`'s replacement rate from a schedule.
+    """Drive a `TheseusClassifier`'s replacement rate with a schedule.
 
-    Before every training batch, p = `schedule(step)` is assigned to the
-    model's `replacement_rate` variable, read inside the compiled train step
-    (no retracing). The step is the model's own `replacement_step` counter,
-    which is saved with the weights: after `keras.callbacks.BackupAndRestore`
-    resumes a run, p continues from the step reached. The train step reports
-    p as the `replacement_rate` metric, so it appears in the progress bar and
-    in `History`.
+    p = `schedule(step)` at every optimizer step, where the step is the
+    model's own `replacement_step` counter, saved with the weights: after
+    `keras.callbacks.BackupAndRestore` resumes a run, p continues from the
+    step reached. The train step reports p as the `replacement_rate` metric,
+    so it appears in the progress bar and in `History`.
+
+    Built-in schedules (`ConstantReplacement`, `LinearReplacement`) are
+    handed to the model at the start of `fit` and evaluated inside the
+    compiled train step: no Python work per batch, exact with
+    `steps_per_execution > 1`. Other callables are evaluated in Python before
+    each batch and assigned to the model's `replacement_rate` variable (read
+    by the compiled step, no retracing); with `steps_per_execution = k` they
+    are then evaluated once per k steps.
 
     Args:
         schedule: a `ReplacementSchedule`, a float (constant p), or a
@@ -34,9 +40,8 @@ class ReplacementScheduler(keras.callbacks.Callback):
         self.verbose = verbose
 
     def _check_model(self):
-        if not hasattr(self.model, "replacement_rate") or not hasattr(
-            self.model, "replacement_step"
-        ):
+        if not all(hasattr(self.model, name) for name in
+                   ("replacement_rate", "replacement_step", "schedule_params")):
             raise ValueError(
                 "ReplacementScheduler needs a model with `replacement_rate` and "
                 "`replacement_step` variables (a TheseusClassifier). Received: "
@@ -45,10 +50,21 @@ class ReplacementScheduler(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._check_model()
+        linear = self.schedule.as_linear()
+        self._in_graph = linear is not None
+        if self._in_graph:
+            self.model.schedule_params.assign([1.0, *linear])
+        else:
+            self.model.schedule_params.assign([0.0, 0.0, 0.0, -1.0])
 
     def on_train_batch_begin(self, batch, logs=None):
-        step = int(self.model.replacement_step.numpy())
-        self.model.replacement_rate.assign(self.schedule.rate(step))
+        if not self._in_graph:
+            step = int(self.model.replacement_step.numpy())
+            self.model.replacement_rate.assign(self.schedule.rate(step))
+
+    def on_train_end(self, logs=None):
+        # Later fits without this callback keep the last rate, constant.
+        self.model.schedule_params.assign([0.0, 0.0, 0.0, -1.0])
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose:

@@ -6,14 +6,24 @@ predecessor layers. Schedules are small serializable objects, like Keras'
 learning-rate schedules.
 """
 
+import math
+import numbers
+
 import keras
 
 
-def _check_probability(name, value, allow_zero=False):
-    low_ok = value >= 0 if allow_zero else value > 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low_ok and value <= 1):
-        interval = "[0, 1]" if allow_zero else "(0, 1]"
-        raise ValueError(f"`{name}` must be a number in {interval}. Received: {name}={value!r}")
+def _is_number(value):
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_probability(name, value):
+    if not (_is_number(value) and 0 < value <= 1):
+        raise ValueError(f"`{name}` must be a number in (0, 1]. Received: {name}={value!r}")
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
@@ -30,12 +40,21 @@ class ReplacementSchedule:
     def from_config(cls, config):
         return cls(**config)
 
+    def as_linear(self):
+        """`(base, slope, cutoff)` if p_t = 1 for t >= cutoff >= 0, else
+        min(1, slope·t + base); None if the schedule has no such form.
+
+        Schedules with this form are evaluated inside the compiled train
+        step, with no Python work per batch.
+        """
+        return None
+
     def rate(self, step):
         """`self(step)`, validated to lie in (0, 1]."""
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        if not _is_int(step) or step < 0:
             raise ValueError(f"`step` must be an int >= 0. Received: step={step!r}")
-        p = float(self(step))
-        if not 0 < p <= 1:
+        p = float(self(int(step)))
+        if not (math.isfinite(p) and 0 < p <= 1):
             raise ValueError(
                 f"{type(self).__name__} gave replacement rate {p} at step {step}; "
                 "a replacement rate must be in (0, 1]."
@@ -64,15 +83,18 @@ class ConstantReplacement(ReplacementSchedule):
     def __init__(self, rate=0.5, replace_all_after=None):
         _check_probability("rate", rate)
         if replace_all_after is not None and (
-            isinstance(replace_all_after, bool) or not isinstance(replace_all_after, int)
-            or replace_all_after < 0
+            not _is_int(replace_all_after) or replace_all_after < 0
         ):
             raise ValueError(
                 "`replace_all_after` must be None or an int >= 0. "
                 f"Received: replace_all_after={replace_all_after!r}"
             )
         self.rate_value = float(rate)
-        self.replace_all_after = replace_all_after
+        self.replace_all_after = None if replace_all_after is None else int(replace_all_after)
+
+    def as_linear(self):
+        cutoff = -1 if self.replace_all_after is None else self.replace_all_after
+        return self.rate_value, 0.0, float(cutoff)
 
     def __call__(self, step):
         if self.replace_all_after is not None and step >= self.replace_all_after:
@@ -103,13 +125,16 @@ class LinearReplacement(ReplacementSchedule):
 
     def __init__(self, base=0.3, slope=0.0006):
         _check_probability("base", base)
-        if isinstance(slope, bool) or not isinstance(slope, (int, float)) or slope < 0:
+        if not _is_number(slope) or slope < 0:
             raise ValueError(f"`slope` must be a number >= 0. Received: slope={slope!r}")
         self.base = float(base)
         self.slope = float(slope)
 
     def __call__(self, step):
         return min(1.0, self.slope * step + self.base)
+
+    def as_linear(self):
+        return self.base, self.slope, -1.0
 
     def get_config(self):
         return {"base": self.base, "slope": self.slope}
@@ -147,10 +172,15 @@ def get(identifier):
     """A schedule from a schedule, a float (constant), a callable or a config."""
     if isinstance(identifier, ReplacementSchedule):
         return identifier
-    if isinstance(identifier, (int, float)) and not isinstance(identifier, bool):
+    if _is_number(identifier):
         return ConstantReplacement(identifier)
     if isinstance(identifier, dict):
-        return keras.saving.deserialize_keras_object(identifier)
+        schedule = keras.saving.deserialize_keras_object(identifier)
+        if not isinstance(schedule, ReplacementSchedule):
+            raise ValueError(
+                f"The config {identifier!r} does not describe a ReplacementSchedule."
+            )
+        return schedule
     if callable(identifier):
         return CallableReplacement(identifier)
     raise ValueError(

@@ -4,6 +4,7 @@ import keras
 import keras_hub
 import numpy as np
 import tensorflow as tf
+from keras.src.losses.loss import unscale_loss_for_distribution
 from keras_hub.layers import TransformerEncoder
 
 SUCCESSOR_INITS = ("first", "every_rth", "last_of_module", "random")
@@ -72,11 +73,14 @@ class TheseusClassifier(keras.Model):
 
     p lives in the non-trainable variable `replacement_rate`, so a callback
     (`keras_theseus.callbacks.ReplacementScheduler`) can change it between
-    steps without retracing the compiled step. The model counts its own
-    training steps in `replacement_step` (saved with the weights, so the
-    schedule resumes after `BackupAndRestore`), reports p as the metric
-    `replacement_rate`, and counts branch executions per module in
-    `branch_counts` (`[predecessor, successor]` per row).
+    steps without retracing the compiled step; built-in schedules are even
+    evaluated inside the compiled step (from `schedule_params`). The model
+    counts its own training steps in `replacement_step` (saved with the
+    weights, so the schedule resumes after `BackupAndRestore`), reports p as
+    the metric `replacement_rate`, and counts branch executions per module in
+    `branch_counts` (`[predecessor, successor]` per row). The draws are a
+    stateless function of `(seed, replacement_step)`: the same on every
+    replica, and a resumed run draws exactly what an uninterrupted one would.
 
     What trains by default: the successor layers only. Predecessor layers are
     always frozen; `train_embeddings` / `train_classifier` unfreeze the
@@ -140,7 +144,9 @@ class TheseusClassifier(keras.Model):
         self.dropout = dropout
         self.train_embeddings = train_embeddings
         self.train_classifier = train_classifier
-        self.seed = seed
+        # Draws are stateless functions of (seed, step): identical on every
+        # replica, and a resumed run draws what an uninterrupted one would.
+        self.seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
 
         hidden = backbone.hidden_dim
         self.embeddings = keras.Model(
@@ -172,19 +178,26 @@ class TheseusClassifier(keras.Model):
         self.pooled_dense.trainable = train_classifier
         self.output_dense.trainable = train_classifier
 
+        self.initial_replacement_rate = float(replacement_rate)
         self.replacement_rate = self.add_weight(
             shape=(), initializer=keras.initializers.Constant(replacement_rate),
-            trainable=False, name="replacement_rate",
+            trainable=False, name="replacement_rate", aggregation="only_first_replica",
         )
         self.replacement_step = self.add_weight(
             shape=(), dtype="int64", initializer="zeros", trainable=False,
-            name="replacement_step",
+            name="replacement_step", aggregation="only_first_replica",
         )
         self.branch_counts = self.add_weight(
             shape=(num_successor_layers, 2), dtype="int64", initializer="zeros",
-            trainable=False, name="branch_counts",
+            trainable=False, name="branch_counts", aggregation="only_first_replica",
         )
-        self.seed_generator = keras.random.SeedGenerator(seed, name="replacement_seed")
+        # [enabled, base, slope, cutoff]: p_t = 1 if t >= cutoff >= 0, else
+        # min(1, slope * t + base), evaluated inside the compiled step when
+        # `enabled` (ReplacementScheduler sets it for the built-in schedules).
+        self.schedule_params = self.add_weight(
+            shape=(4,), initializer="zeros", trainable=False, name="schedule_params",
+            aggregation="only_first_replica",
+        )
         # Every weight exists now; mark built so that callbacks such as
         # BackupAndRestore can restore into a model that has not run yet.
         self.built = True
@@ -242,10 +255,23 @@ class TheseusClassifier(keras.Model):
 
     # --- forward -----------------------------------------------------------
 
-    def draw_successors(self):
-        """One Bernoulli(p) draw per module: True where the successor runs."""
-        u = keras.random.uniform((self.num_successor_layers,), seed=self.seed_generator)
+    def draw_successors(self, step=None):
+        """One Bernoulli(p) draw per module: True where the successor runs.
+
+        The draw is a stateless function of `(seed, step)`; `step` defaults to
+        `replacement_step`.
+        """
+        step = self.replacement_step if step is None else step
+        seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
+        u = tf.random.stateless_uniform((self.num_successor_layers,), seed=seed)
         return u < self.replacement_rate
+
+    def _scheduled_rate(self):
+        enabled, base, slope, cutoff = tf.unstack(self.schedule_params)
+        step = tf.cast(self.replacement_step, "float32")
+        linear = tf.minimum(1.0, slope * step + base)
+        rate = tf.where((cutoff >= 0) & (step >= cutoff), 1.0, linear)
+        return tf.where(enabled > 0, rate, self.replacement_rate)
 
     def _count(self, module, branch):
         delta = np.zeros((self.num_successor_layers, 2), "int64")
@@ -299,6 +325,17 @@ class TheseusClassifier(keras.Model):
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if self.jit_compile and x["token_ids"].shape[0] is None:
+            # XLA cannot differentiate through tf.cond branches whose Dense
+            # layers see a dynamic batch (Tensordot's permutation becomes a
+            # runtime value). Say so instead of failing deep inside tf2xla.
+            raise ValueError(
+                "XLA-compiled Theseus training needs batches of a static size. "
+                "Batch the training tf.data.Dataset with `drop_remainder=True` "
+                "(keras_theseus datasets do so for the train split), or compile "
+                "with `jit_compile=False`."
+            )
+        self.replacement_rate.assign(self._scheduled_rate())
         use_successor = self.draw_successors()
         with tf.GradientTape() as tape:
             y_pred = self.forward(x, use_successor, training=True)
@@ -306,7 +343,8 @@ class TheseusClassifier(keras.Model):
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
             )
             self._loss_tracker.update_state(
-                loss, sample_weight=tf.shape(keras.tree.flatten(x)[0])[0]
+                unscale_loss_for_distribution(loss),
+                sample_weight=tf.shape(keras.tree.flatten(x)[0])[0],
             )
             scaled = self.optimizer.scale_loss(loss)
         trainable = self.trainable_weights
@@ -316,12 +354,24 @@ class TheseusClassifier(keras.Model):
             self.optimizer.apply_gradients(zip(gradients, trainable))
             return tf.constant(True)
 
-        if self.train_embeddings or self.train_classifier:
-            apply()
-        else:
+        def skip():
+            # Keep the learning-rate schedule in step with the train steps.
+            self.optimizer.iterations.assign_add(1)
+            return tf.constant(False)
+
+        only_successors_train = not any(
+            w.trainable for w in self.embeddings.weights + self.pooled_dense.weights
+            + self.output_dense.weights
+        )
+        if only_successors_train and not tf.distribute.has_strategy():
             # No successor drawn: every trainable weight has a zero gradient,
-            # yet AdamW would still move them (momentum, weight decay). Skip.
-            tf.cond(tf.reduce_any(use_successor), apply, lambda: tf.constant(False))
+            # yet AdamW would still move it (momentum, weight decay); as
+            # PyTorch skips parameters without gradients, skip the update.
+            # (Under tf.distribute an optimizer update cannot sit inside a
+            # cond, so it is applied; its gradients are zero.)
+            tf.cond(tf.reduce_any(use_successor), apply, skip)
+        else:
+            apply()
         self.replacement_step.assign_add(1)
         metrics = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         metrics["replacement_rate"] = tf.identity(self.replacement_rate)
@@ -334,9 +384,11 @@ class TheseusClassifier(keras.Model):
             "num_classes": self.num_classes,
             "num_successor_layers": self.num_successor_layers,
             "dropout": self.dropout,
-            "replacement_rate": float(self.replacement_rate.numpy()),
-            "train_embeddings": self.train_embeddings,
-            "train_classifier": self.train_classifier,
+            "replacement_rate": self.initial_replacement_rate,
+            # The layers' own `trainable` flags are the truth (a user may
+            # have changed them after construction).
+            "train_embeddings": self.embeddings.trainable,
+            "train_classifier": self.output_dense.trainable,
             "seed": self.seed,
         })
         return config

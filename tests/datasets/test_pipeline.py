@@ -147,3 +147,15 @@ def test_bad_batch_size_raises(preprocessor, frame, batch_size):
 def test_bad_text_columns_raise(preprocessor, frame, columns):
     with pytest.raises(ValueError, match="text_columns"):
         make_tf_dataset(frame, preprocessor, text_columns=columns)
+
+
+def test_train_split_drops_partial_batch_others_keep_every_row(preprocessor, frame):
+    from keras_theseus.datasets import TextClassificationData
+
+    data = TextClassificationData("toy", frame, frame, frame, ["a", "b"])
+    train = [y for _, y in _batches(data.tf_dataset("train", preprocessor, batch_size=3))]
+    dev = [y for _, y in _batches(data.tf_dataset("dev", preprocessor, batch_size=3))]
+    assert all(len(y) == 3 for y in train) and sum(map(len, train)) == len(frame) // 3 * 3
+    assert sum(map(len, dev)) == len(frame)
+    spec = data.tf_dataset("train", preprocessor, batch_size=3).element_spec
+    assert spec[0]["token_ids"].shape[0] == 3  # static batch size

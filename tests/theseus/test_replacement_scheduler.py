@@ -57,6 +57,10 @@ def test_resume_with_backup_and_restore_continues_schedule(tmp_path):
     assert len(history.history["loss"]) == 2  # epochs 3 and 4 only
     np.testing.assert_allclose(rates, [schedule(t) for t in range(8, 16)], rtol=1e-6)
     assert int(resumed.replacement_step.numpy()) == 16
+    # The resumed run drew exactly what an uninterrupted run draws.
+    straight = _fresh()
+    straight.fit(x, y, batch_size=4, epochs=4, verbose=0, callbacks=[ReplacementScheduler(schedule)])
+    np.testing.assert_array_equal(resumed.branch_counts.numpy(), straight.branch_counts.numpy())
 
 
 def test_rejects_models_without_replacement_rate():

@@ -5,6 +5,8 @@ from theseus_fixtures import compile_theseus
 from theseus_fixtures import tiny_classifier
 from theseus_fixtures import toy_batch
 
+from keras_theseus.theseus import ConstantReplacement
+from keras_theseus.theseus import LinearReplacement
 from keras_theseus.theseus import ReplacementScheduler
 from keras_theseus.theseus import TheseusClassifier
 from keras_theseus.theseus import extract_successor
@@ -75,11 +77,30 @@ def test_only_successors_train(predecessor):
 
 
 def test_train_embeddings_and_classifier_flags(predecessor):
-    model = TheseusClassifier.from_predecessor(predecessor, 2, train_embeddings=True,
-                                               train_classifier=True)
+    model = compile_theseus(TheseusClassifier.from_predecessor(
+        predecessor, 2, train_embeddings=True, train_classifier=True, seed=0))
     names = {w.path.split("/")[0] for w in model.trainable_weights}
     assert {"token_embedding", "pooled_dense", "logits", "successor_layer_0"} <= names
     assert not any(n.startswith("transformer_layer") for n in names)
+    layers = model.backbone.transformer_layers
+    before = {"emb": model.backbone.get_layer("token_embedding").get_weights()[0].copy(),
+              "head": model.output_dense.get_weights()[0].copy(),
+              "pred": [w.copy() for w in layers[1].get_weights()]}
+    x, y = toy_batch(16)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.5)])
+    assert not np.allclose(before["emb"], model.backbone.get_layer("token_embedding").get_weights()[0])
+    assert not np.allclose(before["head"], model.output_dense.get_weights()[0])
+    for b, w in zip(before["pred"], layers[1].get_weights()):
+        np.testing.assert_array_equal(b, w)
+    assert model.get_config()["train_embeddings"] is True
+
+
+def test_dropout_follows_training_flag():
+    model = TheseusClassifier.from_predecessor(tiny_classifier(dropout=0.3), 2,
+                                               replacement_rate=1.0, seed=0)
+    x, _ = toy_batch(8)
+    np.testing.assert_allclose(model(x, training=False), model(x, training=False))
+    assert not np.allclose(model(x, training=True), model(x, training=False), atol=1e-4)
 
 
 def test_step_without_successor_is_skipped_but_counted(predecessor):
@@ -88,8 +109,11 @@ def test_step_without_successor_is_skipped_but_counted(predecessor):
     x, y = toy_batch(16)
     # p is tiny: every module draws its predecessor, nothing can learn.
     model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(1e-9)])
-    assert int(model.optimizer.iterations.numpy()) == 0
+    # The step counts (for the schedule and the learning rate) ...
     assert int(model.replacement_step.numpy()) == 4
+    assert int(model.optimizer.iterations.numpy()) == 4
+    np.testing.assert_array_equal(model.branch_counts.numpy()[:, 1], [0, 0])
+    # ... but no weight moved (AdamW would have applied decay).
     for b, w in zip(before, model.trainable_weights):
         np.testing.assert_array_equal(b, w.numpy())
 
@@ -98,17 +122,45 @@ def test_rate_reaches_the_compiled_step(predecessor):
     model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=1))
     x, y = toy_batch(16)
     rates = []
+    traces = []
+    original_train_step = model.train_step
+
+    def counting_train_step(data):
+        traces.append(1)  # Python runs only while tracing
+        return original_train_step(data)
+
+    model.train_step = counting_train_step
 
     class Record(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             rates.append(float(logs["replacement_rate"]))
 
-    # Steps 0-3 at p ~ 0, steps 4-7 at p = 1, in one compiled function.
+    # Steps 0-3 at p ~ 0, steps 4-7 at p = 1, in one compiled function: a
+    # Python callable, so the callback assigns the variable before each batch.
     schedule = lambda t: 1e-9 if t < 4 else 1.0  # noqa: E731
     model.fit(x, y, batch_size=4, epochs=2, verbose=0,
               callbacks=[ReplacementScheduler(schedule), Record()])
     np.testing.assert_allclose(rates, [1e-9] * 4 + [1.0] * 4, rtol=1e-5)
     np.testing.assert_array_equal(model.branch_counts.numpy(), [[4, 4], [4, 4]])
+    traced = len(traces)
+    # Built-in schedules run inside the step; no retrace either way.
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0,
+              callbacks=[ReplacementScheduler(ConstantReplacement(1e-9, replace_all_after=10))])
+    np.testing.assert_array_equal(model.branch_counts.numpy(), [[6, 6], [6, 6]])
+    assert len(traces) == traced
+
+
+def test_in_graph_schedule_is_exact_with_steps_per_execution(predecessor):
+    model = TheseusClassifier.from_predecessor(predecessor, 2, seed=1)
+    model.compile(optimizer="adamw", loss=keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True), steps_per_execution=4)
+    x, y = toy_batch(32)
+    schedule = LinearReplacement(base=0.1, slope=0.1)
+    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0,
+                        callbacks=[ReplacementScheduler(schedule)])
+    # 8 steps in 2 executions: the last step (7) had p = schedule(7).
+    assert history.history["replacement_rate"][-1] == pytest.approx(schedule(7))
+    assert int(model.replacement_step.numpy()) == 8
 
 
 def test_rate_one_is_exactly_the_successor(predecessor):
@@ -136,6 +188,13 @@ def test_keras_round_trip_mid_training(predecessor, tmp_path):
     assert float(loaded.replacement_rate.numpy()) == pytest.approx(0.7)
     np.testing.assert_array_equal(loaded.branch_counts.numpy(), model.branch_counts.numpy())
     assert [w.path for w in loaded.trainable_weights] == [w.path for w in model.trainable_weights]
+    # Predecessor layers and the draw stream are restored too.
+    import tensorflow as tf
+
+    for choice in ([False, False], [True, False]):
+        np.testing.assert_allclose(loaded.forward(x, tf.constant(choice)),
+                                   model.forward(x, tf.constant(choice)), atol=1e-6)
+    np.testing.assert_array_equal(loaded.draw_successors(), model.draw_successors())
     # Training goes on from there.
     loaded.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.7)])
     assert int(loaded.replacement_step.numpy()) == 8
@@ -159,3 +218,13 @@ def test_xla_train_step(predecessor):
     np.testing.assert_array_equal(counts.sum(1), [4, 4])
     np.testing.assert_allclose(extract_successor(model).predict(x, verbose=0),
                                model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_xla_with_dynamic_batch_size_explains_the_fix(predecessor):
+    import tensorflow as tf
+
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2), jit_compile=True)
+    x, y = toy_batch(10)
+    ragged_batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)  # 4, 4, 2
+    with pytest.raises(ValueError, match="drop_remainder=True"):
+        model.fit(ragged_batches, epochs=1, verbose=0)
