@@ -70,7 +70,8 @@ def main():
                "train_examples": len(data.train)},
     )
     kt.reporting.append_record(record, args.results)
-    kt.reporting.write_markdown(args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)), "RESULTS.md"))
+    kt.reporting.write_markdown(
+        args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)), "RESULTS.md"))
 
 
 if __name__ == "__main__":

@@ -122,15 +122,16 @@ def main():
                    "replacing_history": result.replacing_history.history,
                    "successor_history": result.successor_history.history
                    if result.successor_history else None},
-            **common))
+            **common), args.results)
         kt.reporting.append_record(kt.reporting.make_record(
             method=f"truncated first-{n} fine-tune", student_metric=scores["baseline"]["test"],
             notes=(f"Baseline {n} layers: layers 0..{n - 1} of the fine-tuned teacher, "
                    f"{budget} epochs at lr {args.learning_rate}; dev "
                    f"{scores['baseline']['dev']:.4f}; wall {baseline_s:.0f}s."),
             extra={"dev_accuracy": scores["baseline"]["dev"], "wall_seconds": baseline_s},
-            **common))
-        kt.reporting.write_markdown(args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)), "RESULTS.md"))
+            **common), args.results)
+        kt.reporting.write_markdown(
+            args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)), "RESULTS.md"))
         print(f"n={n}: theseus test {scores['theseus']['test']:.4f} baseline "
               f"{scores['baseline']['test']:.4f} teacher {teacher_test:.4f} "
               f"speedup {lat['teacher']['median_ms'] / lat['student']['median_ms']:.2f} "

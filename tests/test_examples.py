@@ -25,3 +25,17 @@ def test_cli_presets_lists_default():
                             capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "all_minilm_l6_v2" in result.stdout
+
+
+def test_theseus_three_stages_quick(tmp_path):
+    out = tmp_path / "successor.keras"
+    cmd = [sys.executable, os.path.join(ROOT, "examples", "theseus_three_stages.py"),
+           "--quick", "--layers", "2", "--output", str(out)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_THESEUS_CACHE_DIR": str(tmp_path)}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "successor 2 layers: test accuracy" in result.stdout
+    assert out.is_file()
+    # Never overwrites what a user saved.
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert again.returncode != 0 and "--overwrite" in again.stderr

@@ -93,6 +93,13 @@ def load_records(path):
     return records
 
 
+def _to_json(value):
+    # numpy scalars and arrays (e.g. from Keras logs) as plain JSON values.
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def append_record(record, path):
     """Append `record` to the JSON list at `path` (written atomically)."""
     records = load_records(path)
@@ -100,7 +107,7 @@ def append_record(record, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(records, f, indent=1, ensure_ascii=False)
+        json.dump(records, f, indent=1, ensure_ascii=False, default=_to_json)
         f.write("\n")
     os.replace(tmp, path)
     return records

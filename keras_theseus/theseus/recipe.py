@@ -59,13 +59,15 @@ def compress_with_theseus(
     train_classifier=False,
     seed=0,
     jit_compile=True,
-    callbacks=None,
+    replacing_callbacks=None,
+    successor_callbacks=None,
     verbose="auto",
 ):
     """Stages 2 and 3 of BERT-of-Theseus on a fine-tuned predecessor.
 
     Stage 1 — fine-tune the predecessor — is `keras_theseus.models.
-    finetune_teacher` (or any fine-tuned keras-hub `BertTextClassifier`).
+    finetune_teacher` (or any fine-tuned keras-hub `BertTextClassifier`);
+    `examples/theseus_three_stages.py` runs all three stages end to end.
     Stage 2 trains successor modules that stochastically replace the
     predecessor's layers (`TheseusClassifier` + `ReplacementScheduler`).
     Stage 3 extracts the successor and fine-tunes it alone (p = 1). Each
@@ -85,7 +87,11 @@ def compress_with_theseus(
         train_embeddings, train_classifier: also train these in stage 2.
         seed: draws and shuffling seed.
         jit_compile: XLA for both stages.
-        callbacks: extra callbacks for both stages.
+        replacing_callbacks: extra callbacks for stage 2 (the
+            `ReplacementScheduler` is added).
+        successor_callbacks: extra callbacks for stage 3 (separate
+            instances: a callback such as `EarlyStopping` keeps state).
+        verbose: `fit` verbosity.
 
     Returns:
         `TheseusResult`.
@@ -107,8 +113,11 @@ def compress_with_theseus(
             "`train_data` must be a finite, batched tf.data.Dataset of known length "
             f"(cardinality {steps_per_epoch})."
         )
-    if replacing_epochs < 1:
-        raise ValueError(f"`replacing_epochs` must be >= 1. Received: {replacing_epochs!r}")
+    if not isinstance(replacing_epochs, int) or replacing_epochs < 1:
+        raise ValueError(f"`replacing_epochs` must be an int >= 1. Received: {replacing_epochs!r}")
+    if not isinstance(successor_epochs, int) or successor_epochs < 0:
+        raise ValueError(
+            f"`successor_epochs` must be an int >= 0. Received: {successor_epochs!r}")
     replacing_steps = steps_per_epoch * replacing_epochs
     schedule = schedule if schedule is not None else default_schedule(replacing_steps)
     theseus = TheseusClassifier.from_predecessor(
@@ -118,7 +127,8 @@ def compress_with_theseus(
     compile_theseus(theseus, learning_rate, total_steps=replacing_steps, jit_compile=jit_compile)
     replacing_history = theseus.fit(
         train_data, validation_data=validation_data, epochs=replacing_epochs,
-        callbacks=[ReplacementScheduler(schedule)] + list(callbacks or []), verbose=verbose,
+        callbacks=[ReplacementScheduler(schedule)] + list(replacing_callbacks or []),
+        verbose=verbose,
     )
     successor = extract_successor(theseus)
     successor_history = None
@@ -129,6 +139,6 @@ def compress_with_theseus(
         )
         successor_history = successor.fit(
             train_data, validation_data=validation_data, epochs=successor_epochs,
-            callbacks=list(callbacks or []), verbose=verbose,
+            callbacks=list(successor_callbacks or []), verbose=verbose,
         )
     return TheseusResult(successor, theseus, replacing_history, successor_history)

@@ -201,3 +201,17 @@ def test_write_markdown_round_trip(tmp_path):
     assert write_markdown(json_path, md_path) == md_path
     with open(md_path, encoding="utf-8") as f:
         assert f.read() == render_markdown(load_records(json_path))
+
+
+def test_append_record_accepts_numpy_values(tmp_path):
+    import numpy as np
+
+    from keras_theseus.reporting import append_record, load_records, make_record
+
+    rec = make_record(experiment="e", method="m", dataset="d", teacher="t", metric="acc",
+                      teacher_metric=0.9, device={"kind": "CPU"},
+                      extra={"history": {"loss": [np.float32(0.5)]}, "arr": np.arange(3)})
+    path = str(tmp_path / "r.json")
+    append_record(rec, path)
+    loaded = load_records(path)[0]
+    assert loaded["extra"]["history"]["loss"] == [0.5] and loaded["extra"]["arr"] == [0, 1, 2]

@@ -46,3 +46,18 @@ def test_rejects_unbatched_or_infinite_data(predecessor):
     ds = tf.data.Dataset.from_tensors(({"token_ids": [[1]]}, [0])).repeat()
     with pytest.raises(ValueError, match="finite"):
         compress_with_theseus(predecessor, ds, num_successor_layers=2)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(replacing_epochs=0), "replacing_epochs"),
+    (dict(successor_epochs=-1), "successor_epochs"),
+])
+def test_rejects_bad_epochs(predecessor, kwargs, match):
+    import tensorflow as tf
+
+    from theseus_fixtures import toy_batch
+
+    x, y = toy_batch(8)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4, drop_remainder=True)
+    with pytest.raises(ValueError, match=match):
+        compress_with_theseus(predecessor, ds, num_successor_layers=2, **kwargs)

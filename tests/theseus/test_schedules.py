@@ -68,3 +68,26 @@ def test_linear_rejects(kwargs, match):
 def test_rate_rejects_bad_step():
     with pytest.raises(ValueError, match="step"):
         ConstantReplacement(0.5).rate(-1)
+
+
+def test_numpy_scalars_accepted_nan_and_strings_rejected():
+    import numpy as np
+
+    assert ConstantReplacement(np.float32(0.5), replace_all_after=np.int64(3)).rate(3) == 1.0
+    assert LinearReplacement(np.float64(0.2), np.float32(0.1)).rate(np.int64(2)) == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="slope"):
+        LinearReplacement(0.3, float("nan"))
+    with pytest.raises(ValueError, match="rate"):
+        ConstantReplacement("0.5")
+    with pytest.raises(ValueError, match="ReplacementSchedule"):
+        schedules.get(keras.saving.serialize_keras_object(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)))
+
+
+def test_in_graph_form_matches_python():
+    for s in (ConstantReplacement(0.4, replace_all_after=5), LinearReplacement(0.3, 0.05),
+              ConstantReplacement(0.6)):
+        base, slope, cutoff = s.as_linear()
+        for t in range(0, 30, 3):
+            expected = 1.0 if 0 <= cutoff <= t else min(1.0, slope * t + base)
+            assert s(t) == pytest.approx(expected)
+    assert CallableReplacement(lambda t: 0.5).as_linear() is None
