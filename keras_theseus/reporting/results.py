@@ -166,7 +166,17 @@ def render_markdown(records, notes=None):
 
 
 def write_markdown(json_path, md_path, notes=None):
-    """Render `json_path` into `md_path`."""
+    """Render `json_path` into `md_path`.
+
+    `notes` (Markdown) is appended under "Notes"; by default the content of
+    a `notes.md` file beside `json_path`, if there is one (the analysis that
+    says where the time goes and why a target was missed).
+    """
+    if notes is None:
+        notes_path = os.path.join(os.path.dirname(os.path.abspath(json_path)), "notes.md")
+        if os.path.isfile(notes_path):
+            with open(notes_path, encoding="utf-8") as f:
+                notes = f.read()
     text = render_markdown(load_records(json_path), notes=notes)
     with open(md_path, "w", encoding="utf-8") as f:
         f.write(text)

@@ -98,24 +98,12 @@ def measure_latency(models, inputs, warmup=2, repeats=10, jit_compile=True):
     """
     if not models:
         raise ValueError("`models` is empty; pass {name: model}.")
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"Need repeats >= 1 and warmup >= 0. Received: {repeats}, {warmup}")
     fns = {
         name: inference_function(m, jit_compile) if isinstance(m, keras.Model) else m
         for name, m in models.items()
     }
-    for fn in fns.values():
-        for _ in range(warmup):
-            _block(fn(inputs))
-    names = list(fns)
-    times = {name: [] for name in names}
-    for r in range(repeats):
-        order = names[r % len(names):] + names[:r % len(names)]
-        for name in order:
-            start = time.perf_counter()
-            _block(fns[name](inputs))
-            times[name].append((time.perf_counter() - start) * 1000.0)
-    return {name: _stats(t) for name, t in times.items()}
+    return _interleaved({name: (lambda f=f: _block(f(inputs))) for name, f in fns.items()},
+                        warmup, repeats)
 
 
 def measure_train_step(models, batch, warmup=2, repeats=5):
@@ -143,22 +131,27 @@ def measure_train_step(models, batch, warmup=2, repeats=5):
     """
     if not models:
         raise ValueError("`models` is empty; pass {name: compiled model}.")
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"Need repeats >= 1 and warmup >= 0. Received: {repeats}, {warmup}")
     for name, model in models.items():
         if not getattr(model, "compiled", False):
             raise ValueError(f"Model {name!r} is not compiled; call `compile()` first.")
     x, y = batch
-    steps = {name: (lambda m=model: m.train_on_batch(x, y)) for name, model in models.items()}
-    for step in steps.values():
+    return _interleaved({name: (lambda m=m: m.train_on_batch(x, y)) for name, m in models.items()},
+                        warmup, repeats)
+
+
+def _interleaved(calls, warmup, repeats):
+    """Time `calls` (name -> no-argument callable) in rotated, interleaved rounds."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"Need repeats >= 1 and warmup >= 0. Received: {repeats}, {warmup}")
+    for call in calls.values():
         for _ in range(warmup):
-            step()
-    names = list(steps)
+            call()
+    names = list(calls)
     times = {name: [] for name in names}
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
             start = time.perf_counter()
-            steps[name]()
+            calls[name]()
             times[name].append((time.perf_counter() - start) * 1000.0)
     return {name: _stats(t) for name, t in times.items()}
 

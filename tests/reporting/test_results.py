@@ -215,3 +215,18 @@ def test_append_record_accepts_numpy_values(tmp_path):
     append_record(rec, path)
     loaded = load_records(path)[0]
     assert loaded["extra"]["history"]["loss"] == [0.5] and loaded["extra"]["arr"] == [0, 1, 2]
+
+
+def test_write_markdown_appends_notes_file(tmp_path):
+    from keras_theseus.reporting import append_record, make_record, write_markdown
+
+    path = str(tmp_path / "results.json")
+    append_record(make_record(experiment="e", method="m", dataset="d", teacher="t",
+                              metric="acc", teacher_metric=0.9, device={"kind": "CPU"}), path)
+    (tmp_path / "notes.md").write_text("Where the time goes: attention.\n")
+    md = tmp_path / "RESULTS.md"
+    write_markdown(path, str(md))
+    text = md.read_text()
+    assert "## Notes" in text and "Where the time goes: attention." in text
+    write_markdown(path, str(md), notes="explicit")
+    assert "explicit" in md.read_text() and "attention" not in md.read_text()
