@@ -21,7 +21,7 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _check_probability(name, value):
+def check_probability(name, value):
     if not (_is_number(value) and 0 < value <= 1):
         raise ValueError(f"`{name}` must be a number in (0, 1]. Received: {name}={value!r}")
 
@@ -81,7 +81,7 @@ class ConstantReplacement(ReplacementSchedule):
     """
 
     def __init__(self, rate=0.5, replace_all_after=None):
-        _check_probability("rate", rate)
+        check_probability("rate", rate)
         if replace_all_after is not None and (
             not _is_int(replace_all_after) or replace_all_after < 0
         ):
@@ -124,7 +124,7 @@ class LinearReplacement(ReplacementSchedule):
     """
 
     def __init__(self, base=0.3, slope=0.0006):
-        _check_probability("base", base)
+        check_probability("base", base)
         if not _is_number(slope) or slope < 0:
             raise ValueError(f"`slope` must be a number >= 0. Received: slope={slope!r}")
         self.base = float(base)

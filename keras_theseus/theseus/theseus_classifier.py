@@ -7,6 +7,8 @@ import tensorflow as tf
 from keras.src.losses.loss import unscale_loss_for_distribution
 from keras_hub.layers import TransformerEncoder
 
+from keras_theseus.theseus.schedules import check_probability
+
 SUCCESSOR_INITS = ("first", "every_rth", "last_of_module", "random")
 
 
@@ -133,17 +135,12 @@ class TheseusClassifier(keras.Model):
                 f"Received: {type(backbone).__name__}"
             )
         successor_source_layers(backbone.num_layers, num_successor_layers)  # validates
-        if not 0 < replacement_rate <= 1:
-            raise ValueError(
-                f"`replacement_rate` must be in (0, 1]. Received: {replacement_rate!r}"
-            )
+        check_probability("replacement_rate", replacement_rate)
         self.backbone = backbone
         self.num_classes = num_classes
         self.num_successor_layers = num_successor_layers
         self.module_size = backbone.num_layers // num_successor_layers
         self.dropout = dropout
-        self.train_embeddings = train_embeddings
-        self.train_classifier = train_classifier
         # Draws are stateless functions of (seed, step): identical on every
         # replica, and a resumed run draws what an uninterrupted one would.
         self.seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
