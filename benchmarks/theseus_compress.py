@@ -44,6 +44,9 @@ def main():
     p.add_argument("--learning-rate", type=float, default=5e-5)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--results", default=os.path.join(HERE, "results.json"))
+    p.add_argument("--init", default="first", help="successor initialization strategy")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="skip the truncated-student baseline (e.g. a second Theseus setting)")
     p.add_argument("--limit-batches", type=int, default=None,
                    help="Smoke test: train on this many batches per epoch only.")
     args = p.parse_args()
@@ -66,21 +69,24 @@ def main():
         start = time.time()
         result = compress_with_theseus(
             teacher, train, dev, num_successor_layers=n, replacing_epochs=args.replacing_epochs,
-            successor_epochs=args.successor_epochs, learning_rate=args.learning_rate, verbose=2)
+            successor_epochs=args.successor_epochs, learning_rate=args.learning_rate,
+            init=args.init, verbose=2)
         theseus_s = time.time() - start
         successor = result.successor
 
-        start = time.time()
-        keras.utils.set_random_seed(0)
-        baseline = kt.models.drop_layers(teacher, list(range(n)))
-        kt.models.compile_text_classifier(
-            baseline, learning_rate=args.learning_rate,
-            total_steps=int(train.cardinality()) * budget)
-        baseline.fit(train, validation_data=dev, epochs=budget, verbose=2)
-        baseline_s = time.time() - start
+        students = {"theseus": successor}
+        if not args.no_baseline:
+            start = time.time()
+            keras.utils.set_random_seed(0)
+            students["baseline"] = kt.models.drop_layers(teacher, list(range(n)))
+            kt.models.compile_text_classifier(
+                students["baseline"], learning_rate=args.learning_rate,
+                total_steps=int(train.cardinality()) * budget)
+            students["baseline"].fit(train, validation_data=dev, epochs=budget, verbose=2)
+            baseline_s = time.time() - start
 
         scores = {name: {s: accuracy(m, data, s, pre) for s in ("dev", "test")}
-                  for name, m in (("theseus", successor), ("baseline", baseline))}
+                  for name, m in students.items()}
         lat = kt.timing.measure_latency({"teacher": teacher, "student": successor}, x_lat,
                                         warmup=3, repeats=10)
 
@@ -109,7 +115,8 @@ def main():
                             "heads": teacher.backbone.num_heads},
         )
         kt.reporting.append_record(kt.reporting.make_record(
-            method="theseus", student_metric=scores["theseus"]["test"], train_step_ratio=ratio,
+            method=f"theseus (init {args.init}, lr {args.learning_rate})",
+            student_metric=scores["theseus"]["test"], train_step_ratio=ratio,
             notes=(f"Theseus {teacher.backbone.num_layers}→{n}: dev {scores['theseus']['dev']:.4f}; "
                    f"{args.replacing_epochs} replacing epochs (linear p 0.3→1 at 80%) + "
                    f"{args.successor_epochs} successor epoch(s), lr {args.learning_rate}, "
@@ -123,6 +130,12 @@ def main():
                    "successor_history": result.successor_history.history
                    if result.successor_history else None},
             **common), args.results)
+        if args.no_baseline:
+            kt.reporting.write_markdown(
+                args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)),
+                                           "RESULTS.md"))
+            print(f"n={n}: theseus test {scores['theseus']['test']:.4f} teacher {teacher_test:.4f}")
+            continue
         kt.reporting.append_record(kt.reporting.make_record(
             method=f"truncated first-{n} fine-tune", student_metric=scores["baseline"]["test"],
             notes=(f"Baseline {n} layers: layers 0..{n - 1} of the fine-tuned teacher, "
