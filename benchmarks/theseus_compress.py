@@ -47,6 +47,8 @@ def main():
     p.add_argument("--init", default="first", help="successor initialization strategy")
     p.add_argument("--no-baseline", action="store_true",
                    help="skip the truncated-student baseline (e.g. a second Theseus setting)")
+    p.add_argument("--baseline-only", action="store_true",
+                   help="only the truncated-student baseline (e.g. at another learning rate)")
     p.add_argument("--limit-batches", type=int, default=None,
                    help="Smoke test: train on this many batches per epoch only.")
     args = p.parse_args()
@@ -66,90 +68,89 @@ def main():
     print(f"teacher test accuracy {teacher_test:.4f}")
 
     for n in args.layers:
-        start = time.time()
-        result = compress_with_theseus(
-            teacher, train, dev, num_successor_layers=n, replacing_epochs=args.replacing_epochs,
-            successor_epochs=args.successor_epochs, learning_rate=args.learning_rate,
-            init=args.init, verbose=2)
-        theseus_s = time.time() - start
-        successor = result.successor
-
-        students = {"theseus": successor}
+        students, walls, result = {}, {}, None
+        if not args.baseline_only:
+            start = time.time()
+            result = compress_with_theseus(
+                teacher, train, dev, num_successor_layers=n,
+                replacing_epochs=args.replacing_epochs, successor_epochs=args.successor_epochs,
+                learning_rate=args.learning_rate, init=args.init, verbose=2)
+            walls["theseus"] = time.time() - start
+            students["theseus"] = result.successor
         if not args.no_baseline:
             start = time.time()
             keras.utils.set_random_seed(0)
-            students["baseline"] = kt.models.drop_layers(teacher, list(range(n)))
-            kt.models.compile_text_classifier(
-                students["baseline"], learning_rate=args.learning_rate,
-                total_steps=int(train.cardinality()) * budget)
-            students["baseline"].fit(train, validation_data=dev, epochs=budget, verbose=2)
-            baseline_s = time.time() - start
+            baseline = kt.models.drop_layers(teacher, list(range(n)))
+            kt.models.compile_text_classifier(baseline, learning_rate=args.learning_rate,
+                                              total_steps=int(train.cardinality()) * budget)
+            baseline.fit(train, validation_data=dev, epochs=budget, verbose=2)
+            walls["baseline"] = time.time() - start
+            students["baseline"] = baseline
 
         scores = {name: {s: accuracy(m, data, s, pre) for s in ("dev", "test")}
                   for name, m in students.items()}
-        lat = kt.timing.measure_latency({"teacher": teacher, "student": successor}, x_lat,
+        student = next(iter(students.values()))  # every student has the same shape
+        lat = kt.timing.measure_latency({"teacher": teacher, "student": student}, x_lat,
                                         warmup=3, repeats=10)
-
-        # Train-step cost: Theseus at p = 0.5 vs fine-tuning the predecessor.
-        step_teacher = kt.models.drop_layers(teacher, list(range(teacher.backbone.num_layers)))
-        kt.models.compile_text_classifier(step_teacher, learning_rate=1e-9)
-        step_theseus = TheseusClassifier.from_predecessor(teacher, n, replacement_rate=0.5)
-        kt.models.compile_text_classifier(step_theseus, learning_rate=1e-9)
-        step_p1 = TheseusClassifier.from_predecessor(teacher, n, replacement_rate=1.0)
-        kt.models.compile_text_classifier(step_p1, learning_rate=1e-9)
-        steps = kt.timing.measure_train_step(
-            {"predecessor": step_teacher, "theseus": step_theseus, "theseus_p1": step_p1},
-            step_batch, warmup=2, repeats=8)
-        ratio = steps["theseus"]["median_ms"] / steps["predecessor"]["median_ms"]
-        ratio_p1 = steps["theseus_p1"]["median_ms"] / steps["predecessor"]["median_ms"]
-
         common = dict(
             experiment=f"theseus_{args.dataset}", dataset=args.dataset, teacher=args.preset,
             metric="test_accuracy", teacher_metric=teacher_test,
             teacher_params=kt.timing.count_params(teacher),
-            student_params=kt.timing.count_params(successor),
+            student_params=kt.timing.count_params(student),
             latency_ms_teacher=lat["teacher"]["median_ms"],
             latency_ms_student=lat["student"]["median_ms"], batch_size=32,
             sequence_length=128, split="test",
             student_config={"layers": n, "hidden": teacher.backbone.hidden_dim,
                             "heads": teacher.backbone.num_heads},
         )
-        kt.reporting.append_record(kt.reporting.make_record(
-            method=f"theseus (init {args.init}, lr {args.learning_rate})",
-            student_metric=scores["theseus"]["test"], train_step_ratio=ratio,
-            notes=(f"Theseus {teacher.backbone.num_layers}→{n}: dev {scores['theseus']['dev']:.4f}; "
-                   f"{args.replacing_epochs} replacing epochs (linear p 0.3→1 at 80%) + "
-                   f"{args.successor_epochs} successor epoch(s), lr {args.learning_rate}, "
-                   f"train len {args.sequence_length}, wall {theseus_s:.0f}s; train step "
-                   f"b{args.batch_size}×{args.sequence_length} {steps['theseus']['median_ms']:.0f} ms at "
-                   f"p=0.5, {steps['theseus_p1']['median_ms']:.0f} ms at p=1 vs predecessor "
-                   f"{steps['predecessor']['median_ms']:.0f} ms (ratio at p=1: {ratio_p1:.2f})."),
-            extra={"dev_accuracy": scores["theseus"]["dev"], "train_steps": steps,
-                   "wall_seconds": theseus_s,
-                   "replacing_history": result.replacing_history.history,
-                   "successor_history": result.successor_history.history
-                   if result.successor_history else None},
-            **common), args.results)
-        if args.no_baseline:
-            kt.reporting.write_markdown(
-                args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)),
-                                           "RESULTS.md"))
-            print(f"n={n}: theseus test {scores['theseus']['test']:.4f} teacher {teacher_test:.4f}")
-            continue
-        kt.reporting.append_record(kt.reporting.make_record(
-            method=f"truncated first-{n} fine-tune", student_metric=scores["baseline"]["test"],
-            notes=(f"Baseline {n} layers: layers 0..{n - 1} of the fine-tuned teacher, "
-                   f"{budget} epochs at lr {args.learning_rate}; dev "
-                   f"{scores['baseline']['dev']:.4f}; wall {baseline_s:.0f}s."),
-            extra={"dev_accuracy": scores["baseline"]["dev"], "wall_seconds": baseline_s},
-            **common), args.results)
+        if result is not None:
+            steps = train_step_times(teacher, n, step_batch)
+            ratio = steps["theseus"]["median_ms"] / steps["predecessor"]["median_ms"]
+            ratio_p1 = steps["theseus_p1"]["median_ms"] / steps["predecessor"]["median_ms"]
+            kt.reporting.append_record(kt.reporting.make_record(
+                method=f"theseus (init {args.init}, lr {args.learning_rate})",
+                student_metric=scores["theseus"]["test"], train_step_ratio=ratio,
+                notes=(f"Theseus {teacher.backbone.num_layers}→{n}, lr {args.learning_rate}: "
+                       f"dev {scores['theseus']['dev']:.4f}; {args.replacing_epochs} replacing "
+                       f"epochs (linear p 0.3→1 at 80%) + {args.successor_epochs} successor "
+                       f"epoch(s), train len {args.sequence_length}, wall "
+                       f"{walls['theseus']:.0f}s; train step b{args.batch_size}×"
+                       f"{args.sequence_length} {steps['theseus']['median_ms']:.0f} ms at p=0.5, "
+                       f"{steps['theseus_p1']['median_ms']:.0f} ms at p=1 vs predecessor "
+                       f"{steps['predecessor']['median_ms']:.0f} ms (ratio at p=1: "
+                       f"{ratio_p1:.2f})."),
+                extra={"dev_accuracy": scores["theseus"]["dev"], "train_steps": steps,
+                       "wall_seconds": walls["theseus"],
+                       "replacing_history": result.replacing_history.history,
+                       "successor_history": result.successor_history.history
+                       if result.successor_history else None},
+                **common), args.results)
+        if "baseline" in students:
+            kt.reporting.append_record(kt.reporting.make_record(
+                method=f"truncated first-{n} fine-tune (lr {args.learning_rate})",
+                student_metric=scores["baseline"]["test"],
+                notes=(f"Baseline {n} layers: layers 0..{n - 1} of the fine-tuned teacher, "
+                       f"{budget} epochs at lr {args.learning_rate}; dev "
+                       f"{scores['baseline']['dev']:.4f}; wall {walls['baseline']:.0f}s."),
+                extra={"dev_accuracy": scores["baseline"]["dev"],
+                       "wall_seconds": walls["baseline"]},
+                **common), args.results)
         kt.reporting.write_markdown(
             args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)), "RESULTS.md"))
-        print(f"n={n}: theseus test {scores['theseus']['test']:.4f} baseline "
-              f"{scores['baseline']['test']:.4f} teacher {teacher_test:.4f} "
-              f"speedup {lat['teacher']['median_ms'] / lat['student']['median_ms']:.2f} "
-              f"step ratio {ratio:.2f}")
+        print(f"n={n}: " + ", ".join(f"{k} test {v['test']:.4f}" for k, v in scores.items())
+              + f"; teacher {teacher_test:.4f}; speedup "
+              f"{lat['teacher']['median_ms'] / lat['student']['median_ms']:.2f}")
 
+
+def train_step_times(teacher, n, batch):
+    """Theseus train step (p = 0.5 and p = 1) vs fine-tuning the predecessor, XLA."""
+    predecessor = kt.models.drop_layers(teacher, list(range(teacher.backbone.num_layers)))
+    models = {"predecessor": predecessor}
+    for name, rate in (("theseus", 0.5), ("theseus_p1", 1.0)):
+        models[name] = TheseusClassifier.from_predecessor(teacher, n, replacement_rate=rate)
+    for model in models.values():
+        kt.models.compile_text_classifier(model, learning_rate=1e-9)
+    return kt.timing.measure_train_step(models, batch, warmup=2, repeats=8)
 
 if __name__ == "__main__":
     main()
