@@ -1,6 +1,5 @@
 """Fine-tune (or reuse) a teacher classifier on a labelled dataset."""
 
-import math
 import os
 
 import keras
@@ -77,7 +76,7 @@ def finetune_teacher(
     classifier = build_text_classifier(load_backbone(preset), data.num_classes)
     train = data.tf_dataset("train", preprocessor, batch_size=batch_size, seed=seed)
     dev = data.tf_dataset("dev", preprocessor, batch_size=batch_size)
-    steps = math.ceil(len(data.train) / batch_size) * epochs
+    steps = int(train.cardinality()) * epochs
     compile_text_classifier(
         classifier, learning_rate=learning_rate, total_steps=steps, jit_compile=jit_compile
     )
