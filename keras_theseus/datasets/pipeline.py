@@ -70,9 +70,10 @@ def make_tf_dataset(frame, preprocessor, text_columns=("text",), label_column="l
         # Tokenization loses the static batch size that `batch` gave; put it
         # back so compiled (XLA) steps see fully static shapes.
         def static_batch(*batch):
-            return tf.nest.map_structure(
+            fixed = tf.nest.map_structure(
                 lambda t: tf.ensure_shape(t, [batch_size] + t.shape[1:]), batch
             )
+            return fixed if len(fixed) > 1 else fixed[0]
 
-        ds = ds.map(lambda *b: static_batch(*b) if len(b) > 1 else static_batch(*b)[0])
+        ds = ds.map(static_batch)
     return ds.prefetch(tf.data.AUTOTUNE)
