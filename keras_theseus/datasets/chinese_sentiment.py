@@ -7,6 +7,7 @@ import pandas as pd
 from keras_theseus.datasets import assets
 from keras_theseus.datasets.splits import DEFAULT_SEED
 from keras_theseus.datasets.splits import build_dataset
+from keras_theseus.datasets.text_files import iter_utf8_lines
 
 LABEL_NAMES = ["negative", "positive"]
 
@@ -17,15 +18,7 @@ def read_lines(path):
     Raises:
         ValueError: naming the file and line that is not UTF-8.
     """
-    out = []
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").strip()
-            except UnicodeDecodeError as e:
-                raise ValueError(f"{path}: line {lineno}: not valid UTF-8 ({e}).") from e
-            if line:
-                out.append(line)
+    out = [line.strip() for _, line in iter_utf8_lines(path) if line.strip()]
     if not out:
         raise ValueError(f"{path}: no text lines found.")
     return out

@@ -7,6 +7,7 @@ import pandas as pd
 from keras_theseus.datasets import assets
 from keras_theseus.datasets.splits import DEFAULT_SEED
 from keras_theseus.datasets.splits import build_dataset
+from keras_theseus.datasets.text_files import iter_utf8_lines
 
 LABEL_NAMES = ["negative", "positive"]
 
@@ -21,32 +22,27 @@ def read_movie_review_file(path):
         ValueError: naming the file and line of the first malformed line.
     """
     rows = []
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as e:
-                raise ValueError(f"{path}: line {lineno}: not valid UTF-8 ({e}).") from e
-            if not line:
-                continue
-            fields = line.split("\t")
-            if len(fields) != 3:
-                raise ValueError(
-                    f"{path}: line {lineno}: expected 3 tab-separated fields "
-                    f"(id, rating, sentence), found {len(fields)}."
-                )
-            id_, rating, text = fields
-            try:
-                rating = float(rating)
-            except ValueError:
-                raise ValueError(
-                    f"{path}: line {lineno}: rating {rating!r} is not a number."
-                ) from None
-            if not (-4.0 <= rating <= 4.0) or math.isnan(rating):
-                raise ValueError(f"{path}: line {lineno}: rating {rating} outside [-4, 4].")
-            if not text.strip():
-                raise ValueError(f"{path}: line {lineno}: empty sentence.")
-            rows.append((id_.strip(), rating, text.strip()))
+    for lineno, line in iter_utf8_lines(path):
+        if not line:
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3:
+            raise ValueError(
+                f"{path}: line {lineno}: expected 3 tab-separated fields "
+                f"(id, rating, sentence), found {len(fields)}."
+            )
+        id_, rating, text = fields
+        try:
+            rating = float(rating)
+        except ValueError:
+            raise ValueError(
+                f"{path}: line {lineno}: rating {rating!r} is not a number."
+            ) from None
+        if not (-4.0 <= rating <= 4.0) or math.isnan(rating):
+            raise ValueError(f"{path}: line {lineno}: rating {rating} outside [-4, 4].")
+        if not text.strip():
+            raise ValueError(f"{path}: line {lineno}: empty sentence.")
+        rows.append((id_.strip(), rating, text.strip()))
     if not rows:
         raise ValueError(f"{path}: no sentences found.")
     return pd.DataFrame(rows, columns=["id", "rating", "text"])

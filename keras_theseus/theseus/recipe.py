@@ -27,13 +27,6 @@ class TheseusResult:
     successor_history: keras.callbacks.History
 
 
-def compile_theseus(model, learning_rate=5e-5, total_steps=None, weight_decay=0.01,
-                    jit_compile=True):
-    """Compile a `TheseusClassifier` like `compile_text_classifier` (AdamW, CE, accuracy)."""
-    return compile_text_classifier(model, learning_rate=learning_rate, weight_decay=weight_decay,
-                                   jit_compile=jit_compile, total_steps=total_steps)
-
-
 def default_schedule(replacing_steps, base=0.3, reach_one_at=0.8):
     """Linear curriculum from `base` reaching p = 1 at `reach_one_at` of stage 2.
 
@@ -124,7 +117,8 @@ def compress_with_theseus(
         predecessor, num_successor_layers, init=init, train_embeddings=train_embeddings,
         train_classifier=train_classifier, seed=seed,
     )
-    compile_theseus(theseus, learning_rate, total_steps=replacing_steps, jit_compile=jit_compile)
+    compile_text_classifier(theseus, learning_rate=learning_rate, total_steps=replacing_steps,
+                            jit_compile=jit_compile)
     replacing_history = theseus.fit(
         train_data, validation_data=validation_data, epochs=replacing_epochs,
         callbacks=[ReplacementScheduler(schedule)] + list(replacing_callbacks or []),
