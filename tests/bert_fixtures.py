@@ -122,3 +122,16 @@ def numpy_bert_forward(weights, config, token_ids, segment_ids, padding_mask):
         states.append(x)
     pooled = np.tanh(dense(x[:, 0], "pooler.dense"))
     return states, pooled
+
+
+def toy_batch(n=16, length=8, seed=0, vocabulary_size=60):
+    """Random token batches with some padding; label = "token 7 occurs"."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(5, vocabulary_size, (n, length)).astype("int32")
+    ids[:, 0] = 2
+    mask = np.ones((n, length), "int32")
+    mask[::3, -2:] = 0
+    ids[mask == 0] = 0
+    x = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
+    y = (ids == 7).any(1).astype("int32")
+    return x, y

@@ -2,6 +2,7 @@
 
 from keras_theseus.models.bert_backbone import BertBackbone
 from keras_theseus.models.classifier import build_text_classifier
+from keras_theseus.models.classifier import bert_optimizer
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.feature_extractor import build_feature_extractor
 from keras_theseus.models.presets import DEFAULT_PRESET

@@ -43,27 +43,13 @@ def build_text_classifier(backbone, num_classes, dropout=0.1, preprocessor=None)
     )
 
 
-def compile_text_classifier(
-    model,
-    learning_rate=5e-5,
-    weight_decay=0.01,
-    jit_compile=True,
-    steps_per_execution=1,
-    total_steps=None,
-    warmup_fraction=0.1,
-):
-    """Compile a classifier the way BERT fine-tuning is usually done.
-
-    AdamW, sparse categorical cross-entropy on logits, accuracy metric.
-    `jit_compile=True` by default: Keras' `"auto"` turns XLA off on CPU, yet
-    XLA measured about 1.4× faster there for these encoders.
+def bert_optimizer(learning_rate=5e-5, weight_decay=0.01, total_steps=None,
+                   warmup_fraction=0.1):
+    """AdamW with BERT's warm-up then decay schedule.
 
     Args:
-        model: the classifier to compile.
         learning_rate: peak learning rate (> 0).
         weight_decay: AdamW decoupled weight decay.
-        jit_compile: XLA-compile the train/eval steps.
-        steps_per_execution: steps per compiled call.
         total_steps: if given, warm up linearly for
             `warmup_fraction * total_steps` steps, then cosine-decay to 0
             (Keras' `CosineDecay` with warm-up); otherwise constant.
@@ -71,8 +57,7 @@ def compile_text_classifier(
 
     Example:
     ```python
-    compile_text_classifier(classifier, learning_rate=3e-5)
-    classifier.fit(train_ds, validation_data=dev_ds, epochs=2)
+    distiller.compile(optimizer=bert_optimizer(1e-4, total_steps=750))
     ```
     """
     if learning_rate <= 0:
@@ -90,10 +75,39 @@ def compile_text_classifier(
             warmup_target=learning_rate if warmup else None,
             warmup_steps=warmup,
         )
+    return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay)
+
+
+def compile_text_classifier(
+    model,
+    learning_rate=5e-5,
+    weight_decay=0.01,
+    jit_compile=True,
+    steps_per_execution=1,
+    total_steps=None,
+    warmup_fraction=0.1,
+):
+    """Compile a classifier the way BERT fine-tuning is usually done.
+
+    AdamW, sparse categorical cross-entropy on logits, accuracy metric.
+    `jit_compile=True` by default: Keras' `"auto"` turns XLA off on CPU, yet
+    XLA measured about 1.4× faster there for these encoders.
+
+    Args:
+        model: the classifier to compile.
+        learning_rate, weight_decay, total_steps, warmup_fraction: the
+            optimizer, see `bert_optimizer`.
+        jit_compile: XLA-compile the train/eval steps.
+        steps_per_execution: steps per compiled call.
+
+    Example:
+    ```python
+    compile_text_classifier(classifier, learning_rate=3e-5)
+    classifier.fit(train_ds, validation_data=dev_ds, epochs=2)
+    ```
+    """
     model.compile(
-        optimizer=keras.optimizers.AdamW(
-            learning_rate=schedule, weight_decay=weight_decay
-        ),
+        optimizer=bert_optimizer(learning_rate, weight_decay, total_steps, warmup_fraction),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=jit_compile,

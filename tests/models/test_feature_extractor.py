@@ -63,5 +63,33 @@ def test_gradients_reach_every_layer(classifier):
 
 
 def test_rejects_other_models():
-    with pytest.raises(TypeError, match="BertTextClassifier or BertBackbone"):
+    with pytest.raises(TypeError, match="BertTextClassifier, BertMaskedLM or BertBackbone"):
         models.build_feature_extractor(object())
+
+
+def test_attention_logits_are_the_pre_softmax_scores(classifier):
+    probs = models.build_feature_extractor(classifier, attention_scores=True)(_x())
+    logits = models.build_feature_extractor(classifier, attention_scores="logits")(_x())
+    mask = _x()["padding_mask"].astype(bool)
+    for p, z in zip(probs["attention_scores"], logits["attention_scores"]):
+        z = np.where(mask[:, None, None, :], np.asarray(z), -np.inf)
+        softmax = np.exp(z - z.max(-1, keepdims=True))
+        softmax /= softmax.sum(-1, keepdims=True)
+        np.testing.assert_allclose(softmax, p, atol=1e-5)
+    np.testing.assert_allclose(logits["logits"], classifier(_x()), atol=1e-6)
+    with pytest.raises(ValueError, match="attention_scores"):
+        models.build_feature_extractor(classifier, attention_scores="maybe")
+
+
+@pytest.mark.parametrize("attention", [False, "logits"])
+def test_masked_lm_features(attention):
+    import keras_hub
+
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=40, num_layers=2, num_heads=2,
+                                             hidden_dim=16, intermediate_dim=32,
+                                             max_sequence_length=10)
+    mlm = keras_hub.models.BertMaskedLM(backbone)
+    x = dict(_x(), mask_positions=np.array([[1, 3], [2, 0]], "int32"))
+    out = models.build_feature_extractor(mlm, attention_scores=attention)(x)
+    assert tuple(out["logits"].shape) == (2, 2, 40)
+    np.testing.assert_allclose(out["logits"], mlm(x), atol=1e-5)

@@ -1,7 +1,7 @@
 """Tiny Theseus test models and data."""
 
 import keras
-import numpy as np
+from bert_fixtures import toy_batch  # noqa: F401  (re-exported for tests)
 
 from keras_theseus import models
 
@@ -14,18 +14,6 @@ def tiny_classifier(num_layers=4, dropout=0.0, seed=0):
                                    hidden_dim=16, intermediate_dim=32, max_sequence_length=12,
                                    dropout=dropout)
     return models.build_text_classifier(backbone, 2, dropout=dropout)
-
-
-def toy_batch(n=16, length=8, seed=0):
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(5, VOCAB, (n, length)).astype("int32")
-    ids[:, 0] = 2
-    mask = np.ones((n, length), "int32")
-    mask[::3, -2:] = 0
-    ids[mask == 0] = 0
-    x = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
-    y = (ids == 7).any(1).astype("int32")
-    return x, y
 
 
 def compile_theseus(model, learning_rate=1e-3, jit_compile=False):
