@@ -1,0 +1,115 @@
+"""Distillation loss terms as plain tensor functions with token masks.
+
+Each function returns one scalar and takes an optional mask / weight, so
+the `Distiller` can restrict a term to real (non-pad) tokens or to the
+masked-LM positions. They are written with `keras.ops` and are checked
+against independent numpy computations in the tests.
+"""
+
+from keras import ops
+
+EPSILON = 1e-9
+
+
+def _weighted_mean(values, weights=None):
+    """Mean of `values`, each weighted by `weights` (same leading shape)."""
+    if weights is None:
+        return ops.mean(values)
+    weights = ops.cast(weights, values.dtype)
+    return ops.sum(values * weights) / ops.maximum(ops.sum(weights), EPSILON)
+
+
+def soft_target_kl(teacher_logits, student_logits, temperature=1.0, weights=None):
+    """KL(softmax(t/T) ‖ softmax(s/T)) · T², averaged over examples.
+
+    Hinton et al.'s soft-target loss with DistilBERT's `batchmean`
+    reduction: the KL is summed over classes (or the vocabulary) and
+    averaged over examples, or over tokens weighted by `weights` (e.g. the
+    padding mask or masked-LM weights). The T² factor keeps its gradient
+    scale independent of T.
+
+    Args:
+        teacher_logits: `(..., classes)` teacher logits (no gradient needed).
+        student_logits: `(..., classes)` student logits, same shape.
+        temperature: positive scalar (float or tensor).
+        weights: optional `(...)` weights, e.g. a token mask.
+
+    Returns:
+        Scalar loss.
+
+    Example:
+    ```python
+    loss = soft_target_kl(teacher(x), student(x), temperature=2.0)
+    ```
+    """
+    temperature = ops.cast(temperature, student_logits.dtype)
+    teacher_log_probs = ops.log_softmax(ops.cast(teacher_logits, student_logits.dtype)
+                                        / temperature, axis=-1)
+    student_log_probs = ops.log_softmax(student_logits / temperature, axis=-1)
+    kl = ops.sum(ops.exp(teacher_log_probs) * (teacher_log_probs - student_log_probs), axis=-1)
+    return _weighted_mean(kl, weights) * temperature**2
+
+
+def cosine_embedding_loss(teacher_hidden, student_hidden, mask=None):
+    """DistilBERT's cosine loss: mean over tokens of `1 - cos(s, t)`.
+
+    Args:
+        teacher_hidden, student_hidden: `(batch, seq, hidden)` states of
+            the same width (project the student's first if they differ).
+        mask: optional `(batch, seq)` mask of real tokens.
+
+    Returns:
+        Scalar loss in `[0, 2]`.
+    """
+    teacher_hidden = ops.cast(teacher_hidden, student_hidden.dtype)
+    dot = ops.sum(teacher_hidden * student_hidden, axis=-1)
+    norms = ops.norm(teacher_hidden, axis=-1) * ops.norm(student_hidden, axis=-1)
+    cosine = dot / ops.maximum(norms, EPSILON)
+    return _weighted_mean(1.0 - cosine, mask)
+
+
+def masked_mse(teacher_hidden, student_hidden, mask=None):
+    """Mean squared error over hidden units of the tokens in `mask`.
+
+    TinyBERT's hidden-state loss, averaged over real tokens only (TinyBERT
+    itself averages over padded positions too, which makes the loss depend
+    on how much padding a batch has).
+
+    Args:
+        teacher_hidden, student_hidden: `(batch, seq, hidden)`.
+        mask: optional `(batch, seq)` mask of real tokens.
+    """
+    teacher_hidden = ops.cast(teacher_hidden, student_hidden.dtype)
+    per_token = ops.mean(ops.square(student_hidden - teacher_hidden), axis=-1)
+    return _weighted_mean(per_token, mask)
+
+
+def attention_mse(teacher_scores, student_scores, padding_mask=None):
+    """TinyBERT's attention loss: MSE between attention score maps.
+
+    Pairs whose query or key is padding are excluded (TinyBERT zeroes them
+    in both maps, which only dilutes the mean).
+
+    Args:
+        teacher_scores, student_scores: `(batch, heads, seq, seq)`
+            pre-softmax scores (or probabilities); same number of heads.
+        padding_mask: optional `(batch, seq)` mask of real tokens.
+    """
+    teacher_scores = ops.cast(teacher_scores, student_scores.dtype)
+    squared = ops.square(student_scores - teacher_scores)
+    if padding_mask is None:
+        return ops.mean(squared)
+    mask = ops.cast(padding_mask, squared.dtype)
+    pair_mask = mask[:, :, None] * mask[:, None, :]          # (batch, q, k)
+    per_pair = ops.mean(squared, axis=1)                       # mean over heads
+    return _weighted_mean(per_pair, pair_mask)
+
+
+def sparse_cross_entropy(labels, logits, weights=None):
+    """Hard-label cross-entropy from logits, optionally weighted.
+
+    Used for the task labels and for the masked-LM loss (weights = the
+    masked-LM sample weights, so padding prediction slots count zero).
+    """
+    losses = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    return _weighted_mean(losses, weights)
