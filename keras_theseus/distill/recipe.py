@@ -1,0 +1,54 @@
+"""Task distillation of a layer-dropped student in one call."""
+
+import keras
+import keras_hub
+
+from keras_theseus.distill.distiller import Distiller
+from keras_theseus.distill.layer_selection import layer_dropped_student
+from keras_theseus.models.classifier import bert_optimizer
+
+
+def distill_classifier(teacher, train_data, validation_data=None, student=None, num_layers=3,
+                       init="spread", epochs=3, learning_rate=1e-4, weight_decay=0.01,
+                       jit_compile=True, callbacks=None, verbose="auto", **distiller_kwargs):
+    """Distil a fine-tuned classifier into a smaller one with `Distiller.fit`.
+
+    Args:
+        teacher: fine-tuned `keras_hub.models.BertTextClassifier`.
+        train_data: batched `tf.data.Dataset` of `(x, y)`; its cardinality
+            sizes the warm-up/cosine learning-rate schedule.
+        validation_data: optional dataset for `fit`.
+        student: a ready student; default a layer-dropped copy of the
+            teacher (`num_layers`, `init` as in `layer_dropped_student`).
+        num_layers, init: see `select_layers`.
+        epochs, learning_rate, weight_decay: the AdamW budget.
+        jit_compile: XLA-compile the steps (needs a static batch size).
+        callbacks: passed to `fit`.
+        **distiller_kwargs: `Distiller` arguments (`temperature`, `kd_weight`,
+            `label_weight`, `cosine_weight`, `hidden_mse_weight`, ...).
+
+    Returns:
+        `(student, history)`: the trained plain keras-hub student and the
+        `fit` History (every loss term per epoch).
+
+    Example:
+    ```python
+    student, history = distill_classifier(teacher, train_ds, dev_ds, num_layers=3,
+                                          kd_weight=1.0, label_weight=1.0,
+                                          hidden_mse_weight=1.0)
+    ```
+    """
+    if not isinstance(teacher, keras_hub.models.BertTextClassifier):
+        raise TypeError("`teacher` must be a keras_hub.models.BertTextClassifier. "
+                        f"Received: {type(teacher).__name__}")
+    if student is None:
+        student = layer_dropped_student(teacher, num_layers, init)
+    steps = int(train_data.cardinality())
+    total_steps = steps * epochs if steps > 0 else None
+    distiller = Distiller(teacher, student, **distiller_kwargs)
+    distiller.compile(optimizer=bert_optimizer(learning_rate, weight_decay, total_steps),
+                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                      jit_compile=jit_compile)
+    history = distiller.fit(train_data, validation_data=validation_data, epochs=epochs,
+                            callbacks=callbacks, verbose=verbose)
+    return student, history
