@@ -39,3 +39,17 @@ def test_theseus_three_stages_quick(tmp_path):
     # Never overwrites what a user saved.
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert again.returncode != 0 and "--overwrite" in again.stderr
+
+
+def test_distill_student_quick(tmp_path):
+    out = tmp_path / "student.keras"
+    cmd = [sys.executable, os.path.join(ROOT, "examples", "distill_student.py"),
+           "--quick", "--layers", "2", "--output", str(out)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_THESEUS_CACHE_DIR": str(tmp_path)}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "student keeps teacher layers [0, 5]" in result.stdout
+    assert "student 2 layers: test accuracy" in result.stdout
+    assert out.is_file()
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert again.returncode != 0 and "--overwrite" in again.stderr
