@@ -273,3 +273,25 @@ def test_empty_frame():
 def test_docstring_example_runs():
     failures, tried = doctest.testmod(pair_augmentation)
     assert tried > 0 and failures == 0
+
+
+def test_augmented_pairs_feed_the_pair_pipeline():
+    import keras_hub
+    from bert_fixtures import TINY_VOCAB
+
+    from keras_theseus.datasets.splits import TextClassificationData
+
+    frame = pd.DataFrame({
+        "text_a": ["the movie was great", "the movie was great", "i loved it"],
+        "text_b": ["i loved it", "the plot was boring", "very fun"],
+        "label": [1, 0, 1],
+    })
+    train = augment_pairs(frame, max_new=10).drop(columns="augmentation")
+    assert len(train) > len(frame)
+    data = TextClassificationData("pairs", train, frame, frame, ["different", "similar"],
+                                  text_columns=("text_a", "text_b"))
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+        keras_hub.models.BertTokenizer(vocabulary=TINY_VOCAB), sequence_length=16)
+    x, y = next(iter(data.tf_dataset("train", preprocessor, batch_size=4)))
+    assert tuple(x["token_ids"].shape) == (4, 16)
+    assert set(x["segment_ids"].numpy().ravel()) == {0, 1}   # two segments per example
