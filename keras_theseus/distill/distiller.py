@@ -326,7 +326,7 @@ class Distiller(keras.Model):
         """Each active term's unweighted value, from one pass of each model."""
         terms = {}
         token_mask = x["padding_mask"]
-        teacher_logits = ops.stop_gradient(teacher_out["logits"])
+        teacher_logits = teacher_out["logits"]
         student_logits = student_out["logits"]
         if self.task == "masked_lm" and self.kd_positions == "all":
             kd_weights = token_mask
@@ -353,13 +353,13 @@ class Distiller(keras.Model):
         student_states = student_out.get("hidden_states")
         if "cosine" in self.active_terms:
             terms["cosine"] = ops.mean(ops.stack([
-                losses.cosine_embedding_loss(ops.stop_gradient(teacher_states[t]),
+                losses.cosine_embedding_loss(teacher_states[t],
                                              self._project(student_states[s]), token_mask)
                 for s, t in self.cosine_pairs]))
         if "hidden_mse" in self.active_terms:
             values = []
             for s, t in self.layer_map:
-                target = ops.stop_gradient(teacher_states[t])
+                target = teacher_states[t]
                 projected = self._project(student_states[s])
                 if self.hidden_loss is not None:
                     values.append(self.hidden_loss.compute_loss(target, projected))
@@ -371,7 +371,7 @@ class Distiller(keras.Model):
             # is the output of layer i - 1).
             pairs = [(s - 1, t - 1) for s, t in self.layer_map if s > 0 and t > 0]
             terms["attention_mse"] = ops.sum(ops.stack([
-                losses.attention_mse(ops.stop_gradient(teacher_out["attention_scores"][t]),
+                losses.attention_mse(teacher_out["attention_scores"][t],
                                      student_out["attention_scores"][s], token_mask)
                 for s, t in pairs]))
         return terms, prediction_logits
@@ -382,18 +382,26 @@ class Distiller(keras.Model):
             total = total + self._value(self.weights_by_term[name]) * value
         return total
 
+    def _teacher_forward(self, inputs):
+        out = self._features.teacher(inputs, training=False)
+        if self.teacher_kind == "ensemble":
+            out = {"logits": out}
+        # The teacher is frozen: nothing flows back into it.
+        return keras.tree.map_structure(ops.stop_gradient, out)
+
     def _forward(self, x, training):
         inputs = self._inputs(x)
-        teacher_out = self._features.teacher(inputs, training=False)
-        if self.teacher_kind == "ensemble":
-            teacher_out = {"logits": teacher_out}
+        teacher_out = self._teacher_forward(inputs)
         student_out = self._features.student(inputs, training=training)
         return teacher_out, student_out
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        inputs = self._inputs(x)
+        # Teacher first, outside the tape: the tape records only the student.
+        teacher_out = self._teacher_forward(inputs)
         with tf.GradientTape() as tape:
-            teacher_out, student_out = self._forward(x, training=True)
+            student_out = self._features.student(inputs, training=True)
             terms, y_pred = self.compute_terms(x, y, sample_weight, teacher_out, student_out)
             loss = self._total(terms)
             scaled = self.optimizer.scale_loss(loss)
