@@ -1,0 +1,5 @@
+"""Export compressed models for serving (TF Serving SavedModel)."""
+
+from keras_theseus.export.serving import INPUT_NAMES
+from keras_theseus.export.serving import export_for_serving
+from keras_theseus.export.serving import serving_path
