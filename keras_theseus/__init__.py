@@ -24,4 +24,5 @@ from keras_theseus import theseus  # noqa: E402
 from keras_theseus import timing  # noqa: E402
 from keras_theseus.version import __version__  # noqa: E402
 
-__all__ = ["__version__", "callbacks", "datasets", "distill", "export", "models", "reporting", "theseus", "timing"]
+__all__ = ["__version__", "callbacks", "datasets", "distill", "export", "models", "reporting",
+           "theseus", "timing"]
