@@ -5,11 +5,23 @@ import keras_hub
 from keras_hub.src.utils.keras_utils import gelu_approximate
 
 
+@keras.saving.register_keras_serializable(package="keras_theseus")
+def gelu_erf(x):
+    """Exact GELU, `0.5·x·(1 + erf(x/√2))`.
+
+    The same function as `keras.activations.gelu(approximate=False)`, but
+    written with `erf`: TensorFlow's own exact GELU uses `erfc`, which the
+    ONNX converter (tf2onnx) cannot translate, while `Erf` is an ONNX op.
+    """
+    x = keras.ops.convert_to_tensor(x)
+    return 0.5 * x * (1.0 + keras.ops.erf(x * 0.7071067811865476))
+
+
 def _resolve_activation(name):
     """Map a Hugging Face `hidden_act` name to a Keras activation callable."""
     if name in ("gelu", "gelu_exact"):
         # HF's "gelu" is the exact, erf-based GELU.
-        return keras.activations.gelu
+        return gelu_erf
     if name in ("gelu_new", "gelu_pytorch_tanh", "gelu_approximate"):
         return gelu_approximate
     if name in ("relu", "silu", "swish", "tanh"):
