@@ -31,7 +31,9 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "dev": ["pytest"],
+        # ONNX export (tf2onnx) and its check (onnxruntime).
+        "export": ["tf2onnx==1.17.*", "onnx", "onnxruntime"],
+        "dev": ["pytest", "tf2onnx==1.17.*", "onnx", "onnxruntime"],
     },
     entry_points={
         "console_scripts": ["keras-theseus=keras_theseus.cli:main"],
