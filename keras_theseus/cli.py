@@ -21,6 +21,22 @@ def _presets(args):
     return 0
 
 
+def _benchmark(args):
+    from keras_theseus.timing import benchmark_models
+
+    table = benchmark_models(args.models, batch_size=args.batch_size,
+                             sequence_length=args.sequence_length, warmup=args.warmup,
+                             repeats=args.repeats, jit_compile=not args.no_xla)
+    columns = ["params", "gflops", "latency_ms_p50", "latency_ms_p90", "latency_ms_p99",
+               "throughput", "speedup"]
+    print(f"{table['device'].iloc[0]}; batch {args.batch_size} × length "
+          f"{args.sequence_length}; speedup relative to {table.index[0]}")
+    print(table[columns].to_string(float_format=lambda v: f"{v:.2f}"))
+    if args.csv:
+        table.to_csv(args.csv)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-theseus",
@@ -33,6 +49,18 @@ def build_parser():
     p.set_defaults(func=_fetch_assets)
     p = sub.add_parser("presets", help="List the registered pretrained checkpoints.")
     p.set_defaults(func=_presets)
+    p = sub.add_parser(
+        "benchmark", help="Latency, throughput, params, FLOPs and speedup of saved models.",
+        description="Time .keras files or SavedModel directories interleaved in one process; "
+                    "the first model is the speedup reference.")
+    p.add_argument("models", nargs="+", help=".keras files or SavedModel directories")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--sequence-length", type=int, default=128)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--no-xla", action="store_true", help="time Keras models without XLA")
+    p.add_argument("--csv", default=None, help="also write the table to this CSV file")
+    p.set_defaults(func=_benchmark)
     return parser
 
 

@@ -1,3 +1,4 @@
 """keras_theseus callbacks, in one place as `keras.callbacks` users expect."""
 
 from keras_theseus.theseus.replacement_scheduler import ReplacementScheduler
+from keras_theseus.timing.timing_callback import TimingCallback

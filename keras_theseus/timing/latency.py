@@ -159,8 +159,10 @@ def _interleaved(calls, warmup, repeats):
 def _stats(t):
     return {
         "median_ms": float(np.median(t)),
+        "p50_ms": float(np.median(t)),
         "p10_ms": float(np.percentile(t, 10)),
         "p90_ms": float(np.percentile(t, 90)),
+        "p99_ms": float(np.percentile(t, 99)),
         "min_ms": float(np.min(t)),
         "repeats": len(t),
     }
