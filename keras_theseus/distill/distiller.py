@@ -4,7 +4,7 @@ import keras
 import keras_hub
 import tensorflow as tf
 from keras import ops
-from keras.src.losses.loss import unscale_loss_for_distribution
+from keras.src.losses.loss import scale_loss_for_distribution
 
 from keras_theseus.distill import losses
 from keras_theseus.distill.ensemble import EnsembleTeacher
@@ -404,7 +404,10 @@ class Distiller(keras.Model):
             student_out = self._features.student(inputs, training=True)
             terms, y_pred = self.compute_terms(x, y, sample_weight, teacher_out, student_out)
             loss = self._total(terms)
-            scaled = self.optimizer.scale_loss(loss)
+            # Each replica's loss is a mean over its share of the batch;
+            # dividing by the replica count makes the summed gradients the
+            # gradient of the global mean (a no-op on one device).
+            scaled = self.optimizer.scale_loss(scale_loss_for_distribution(loss))
         trainable = self.trainable_weights
         gradients = tape.gradient(scaled, trainable)
         self.optimizer.apply_gradients(zip(gradients, trainable))
@@ -422,7 +425,7 @@ class Distiller(keras.Model):
 
     def _update_metrics(self, x, y, y_pred, sample_weight, loss, terms):
         batch = ops.shape(x["token_ids"])[0]
-        self._loss_tracker.update_state(unscale_loss_for_distribution(loss), sample_weight=batch)
+        self._loss_tracker.update_state(loss, sample_weight=batch)
         for name, value in terms.items():
             self.term_trackers[name].update_state(value, sample_weight=batch)
         if y is None:

@@ -277,13 +277,24 @@ class TheseusClassifier(keras.Model):
 
     def _module(self, i, x, padding_mask, use_successor, training):
         r = self.module_size
+        # On one device the counter is bumped inside the branch that runs,
+        # which proves only that branch executes. Under tf.distribute a
+        # variable update inside a cond is a cross-replica sync point TF
+        # cannot handle, so the count is taken from the draw instead.
+        count_in_branch = not tf.distribute.has_strategy()
+        if not count_in_branch:
+            self.branch_counts.assign_add(tf.cast(tf.one_hot(
+                tf.cast(use_successor, "int32"), 2), "int64")[None] * tf.one_hot(
+                    i, self.num_successor_layers, dtype="int64")[:, None])
 
         def successor():
-            self._count(i, 1)
+            if count_in_branch:
+                self._count(i, 1)
             return self.successor_layers[i](x, padding_mask=padding_mask, training=training)
 
         def predecessor():
-            self._count(i, 0)
+            if count_in_branch:
+                self._count(i, 0)
             y = x
             for layer in self.backbone.transformer_layers[i * r:(i + 1) * r]:
                 y = layer(y, padding_mask=padding_mask, training=training)
