@@ -23,6 +23,8 @@ from bert_fixtures import toy_batch  # noqa: E402
 from keras_theseus import distill  # noqa: E402
 from keras_theseus import models  # noqa: E402
 from keras_theseus.callbacks import ReplacementScheduler  # noqa: E402
+from keras_theseus.callbacks import TimingCallback  # noqa: E402
+from keras_theseus.timing import synthetic_inputs  # noqa: E402
 from keras_theseus.theseus import LinearReplacement  # noqa: E402
 from keras_theseus.theseus import TheseusClassifier  # noqa: E402
 
@@ -62,7 +64,8 @@ def distiller_run():
     d = distill.Distiller(teacher, student, kd_weight=1.0, label_weight=1.0,
                           cosine_weight=1.0, hidden_mse_weight=1.0)
     d.compile(optimizer=keras.optimizers.SGD(0.05), jit_compile=False)
-    history = d.fit(DATA, epochs=2, verbose=0)
+    timing = TimingCallback(synthetic_inputs(4, 8, 60), warmup_steps=1, latency_repeats=2)
+    history = d.fit(DATA, epochs=2, verbose=0, callbacks=[timing])
     return d, history.history
 
 

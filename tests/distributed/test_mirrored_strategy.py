@@ -40,3 +40,5 @@ def test_distiller_matches_single_device(report):
     np.testing.assert_allclose(*report["distiller_loss"], rtol=1e-3)
     assert report["distiller_weights_diff"] < 1e-3
     assert {"kd", "label", "cosine", "hidden_mse", "loss"} <= set(report["distiller_terms"])
+    # TimingCallback works under the strategy too.
+    assert {"step_ms_p50", "latency_ms_p99", "throughput"} <= set(report["distiller_terms"])
