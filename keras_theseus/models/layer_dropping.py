@@ -43,6 +43,8 @@ def assemble_classifier(source_backbone, transformer_layers, output_dense, dropo
         raise ValueError("`transformer_layers` is empty; a backbone needs at least one layer.")
     config = source_backbone.get_config()
     config.pop("name", None)
+    # A frozen source (e.g. a Distiller's teacher) must not give a frozen copy.
+    config.pop("trainable", None)
     config["num_layers"] = len(transformer_layers)
     if "hidden_activation" not in inspect.signature(backbone_class.__init__).parameters:
         config.pop("hidden_activation", None)

@@ -155,6 +155,7 @@ class TheseusClassifier(keras.Model):
         for i in range(num_successor_layers):
             config = template.get_config()
             config["name"] = f"successor_layer_{i}"
+            config["trainable"] = True  # even if the predecessor was frozen
             layer = TransformerEncoder.from_config(config)
             layer.build((None, None, hidden))
             # Same FFN activation as the predecessor (our BertBackbone may
@@ -232,7 +233,9 @@ class TheseusClassifier(keras.Model):
             predecessor.backbone.num_layers, num_successor_layers, init
         )
         old = predecessor.backbone
-        backbone = old.__class__.from_config(old.get_config())
+        config = old.get_config()
+        config.pop("trainable", None)  # a frozen teacher still gives a trainable copy
+        backbone = old.__class__.from_config(config)
         backbone.set_weights(old.get_weights())
         model = cls(
             backbone=backbone,

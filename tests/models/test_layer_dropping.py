@@ -55,3 +55,15 @@ def test_bad_layers(teacher):
         models.drop_layers(teacher.backbone, [0])
     with pytest.raises(TypeError, match="backbone_class"):
         models.drop_layers(teacher, [0], backbone_class=int)
+
+
+def test_students_of_a_frozen_teacher_are_trainable():
+    # A Distiller freezes its teacher; students cut from it must still train.
+    from keras_theseus import models as kt_models
+    backbone = kt_models.BertBackbone(vocabulary_size=40, num_layers=3, num_heads=2,
+                                      hidden_dim=16, intermediate_dim=32, max_sequence_length=10)
+    teacher = kt_models.build_text_classifier(backbone, 2)
+    teacher.trainable = False
+    student = kt_models.drop_layers(teacher, [0, 2])
+    assert student.trainable and student.backbone.trainable
+    assert len(student.trainable_weights) == len(student.weights)

@@ -228,3 +228,12 @@ def test_xla_with_dynamic_batch_size_explains_the_fix(predecessor):
     ragged_batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)  # 4, 4, 2
     with pytest.raises(ValueError, match="drop_remainder=True"):
         model.fit(ragged_batches, epochs=1, verbose=0)
+
+
+def test_successors_of_a_frozen_predecessor_train(predecessor):
+    predecessor.trainable = False
+    try:
+        model = TheseusClassifier.from_predecessor(predecessor, 2)
+        assert all(w.trainable for layer in model.successor_layers for w in layer.weights)
+    finally:
+        predecessor.trainable = True
