@@ -11,11 +11,17 @@ from keras import ops
 EPSILON = 1e-9
 
 
+def _f32(*tensors):
+    # Losses are computed in float32 whatever the models' compute dtype
+    # (mixed_bfloat16 / mixed_float16 policies give half-precision outputs).
+    return [ops.cast(t, "float32") for t in tensors]
+
+
 def _weighted_mean(values, weights=None):
     """Mean of `values`, each weighted by `weights` (same leading shape)."""
     if weights is None:
         return ops.mean(values)
-    weights = ops.cast(weights, values.dtype)
+    weights = ops.cast(weights, "float32")
     return ops.sum(values * weights) / ops.maximum(ops.sum(weights), EPSILON)
 
 
@@ -42,9 +48,9 @@ def soft_target_kl(teacher_logits, student_logits, temperature=1.0, weights=None
     loss = soft_target_kl(teacher(x), student(x), temperature=2.0)
     ```
     """
-    temperature = ops.cast(temperature, student_logits.dtype)
-    teacher_log_probs = ops.log_softmax(ops.cast(teacher_logits, student_logits.dtype)
-                                        / temperature, axis=-1)
+    teacher_logits, student_logits = _f32(teacher_logits, student_logits)
+    temperature = ops.cast(temperature, "float32")
+    teacher_log_probs = ops.log_softmax(teacher_logits / temperature, axis=-1)
     student_log_probs = ops.log_softmax(student_logits / temperature, axis=-1)
     kl = ops.sum(ops.exp(teacher_log_probs) * (teacher_log_probs - student_log_probs), axis=-1)
     return _weighted_mean(kl, weights) * temperature**2
@@ -61,7 +67,7 @@ def cosine_embedding_loss(teacher_hidden, student_hidden, mask=None):
     Returns:
         Scalar loss in `[0, 2]`.
     """
-    teacher_hidden = ops.cast(teacher_hidden, student_hidden.dtype)
+    teacher_hidden, student_hidden = _f32(teacher_hidden, student_hidden)
     dot = ops.sum(teacher_hidden * student_hidden, axis=-1)
     norms = ops.norm(teacher_hidden, axis=-1) * ops.norm(student_hidden, axis=-1)
     cosine = dot / ops.maximum(norms, EPSILON)
@@ -79,7 +85,7 @@ def masked_mse(teacher_hidden, student_hidden, mask=None):
         teacher_hidden, student_hidden: `(batch, seq, hidden)`.
         mask: optional `(batch, seq)` mask of real tokens.
     """
-    teacher_hidden = ops.cast(teacher_hidden, student_hidden.dtype)
+    teacher_hidden, student_hidden = _f32(teacher_hidden, student_hidden)
     per_token = ops.mean(ops.square(student_hidden - teacher_hidden), axis=-1)
     return _weighted_mean(per_token, mask)
 
@@ -95,11 +101,11 @@ def attention_mse(teacher_scores, student_scores, padding_mask=None):
             pre-softmax scores (or probabilities); same number of heads.
         padding_mask: optional `(batch, seq)` mask of real tokens.
     """
-    teacher_scores = ops.cast(teacher_scores, student_scores.dtype)
+    teacher_scores, student_scores = _f32(teacher_scores, student_scores)
     squared = ops.square(student_scores - teacher_scores)
     if padding_mask is None:
         return ops.mean(squared)
-    mask = ops.cast(padding_mask, squared.dtype)
+    mask = ops.cast(padding_mask, "float32")
     pair_mask = mask[:, :, None] * mask[:, None, :]          # (batch, q, k)
     per_pair = ops.mean(squared, axis=1)                       # mean over heads
     return _weighted_mean(per_pair, pair_mask)
@@ -111,5 +117,6 @@ def sparse_cross_entropy(labels, logits, weights=None):
     Used for the task labels and for the masked-LM loss (weights = the
     masked-LM sample weights, so padding prediction slots count zero).
     """
-    losses = ops.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    losses = ops.sparse_categorical_crossentropy(labels, ops.cast(logits, "float32"),
+                                                 from_logits=True)
     return _weighted_mean(losses, weights)
