@@ -8,6 +8,7 @@ import keras_hub
 import numpy as np
 import pandas as pd
 
+from keras_theseus.models.layer_dropping import EMBEDDING_AND_POOLER_LAYERS
 from keras_theseus.models.layer_dropping import drop_layers
 
 STRATEGIES = ("first", "last", "every_other", "spread")
@@ -196,8 +197,7 @@ def search_layer_subsets(teacher, train_data, validation_data, num_keep, candida
         source = teacher.backbone.transformer_layers
         for target, index in zip(student.backbone.transformer_layers, layers):
             target.set_weights(source[index].get_weights())
-        for name in ("token_embedding", "position_embedding", "segment_embedding",
-                     "embeddings_layer_norm", "pooled_dense"):
+        for name in EMBEDDING_AND_POOLER_LAYERS:
             student.backbone.get_layer(name).set_weights(
                 teacher.backbone.get_layer(name).get_weights())
         student.output_dense.set_weights(teacher.output_dense.get_weights())
