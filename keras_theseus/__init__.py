@@ -22,7 +22,8 @@ from keras_theseus import models  # noqa: E402
 from keras_theseus import reporting  # noqa: E402
 from keras_theseus import theseus  # noqa: E402
 from keras_theseus import timing  # noqa: E402
+from keras_theseus import workflows  # noqa: E402
 from keras_theseus.version import __version__  # noqa: E402
 
 __all__ = ["__version__", "callbacks", "datasets", "distill", "export", "models", "reporting",
-           "theseus", "timing"]
+           "theseus", "timing", "workflows"]

@@ -13,15 +13,21 @@ TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
 
 
 def write_hf_checkpoint(directory, num_layers=2, hidden=32, heads=4, intermediate=64,
-                        max_positions=40, hidden_act="gelu", seed=0, lowercase=True):
-    """Write a random BERT checkpoint in Hugging Face format; return its config."""
+                        max_positions=40, hidden_act="gelu", seed=0, lowercase=True,
+                        vocabulary=None):
+    """Write a random BERT checkpoint in Hugging Face format; return its config.
+
+    `vocabulary` (a token list starting with the special tokens) replaces
+    the tiny English one.
+    """
+    vocabulary = list(vocabulary or TINY_VOCAB)
     rng = np.random.default_rng(seed)
     from safetensors.numpy import save_file
 
     def w(*shape, scale=0.2):
         return (rng.standard_normal(shape) * scale).astype("float32")
 
-    V = len(TINY_VOCAB)
+    V = len(vocabulary)
     t = {
         "embeddings.word_embeddings.weight": w(V, hidden),
         "embeddings.position_embeddings.weight": w(max_positions, hidden),
@@ -60,7 +66,7 @@ def write_hf_checkpoint(directory, num_layers=2, hidden=32, heads=4, intermediat
     with open(os.path.join(directory, "tokenizer_config.json"), "w") as f:
         json.dump({"do_lower_case": lowercase, "tokenizer_class": "BertTokenizer"}, f)
     with open(os.path.join(directory, "vocab.txt"), "w") as f:
-        f.write("\n".join(TINY_VOCAB) + "\n")
+        f.write("\n".join(vocabulary) + "\n")
     return config
 
 

@@ -5,6 +5,11 @@ from keras_theseus.datasets.assets import fetch_assets
 from keras_theseus.datasets.assets import fetch_movie_reviews
 from keras_theseus.datasets.bbc_news import load_bbc_news
 from keras_theseus.datasets.chinese_sentiment import load_chinese_sentiment
+from keras_theseus.datasets.clue import CLUE_TASKS
+from keras_theseus.datasets.clue import ClueData
+from keras_theseus.datasets.clue import load_clue
+from keras_theseus.datasets.clue import validate_clue_submission
+from keras_theseus.datasets.clue import write_clue_submission
 from keras_theseus.datasets.movie_reviews import load_movie_reviews
 from keras_theseus.datasets.pipeline import make_tf_dataset
 from keras_theseus.datasets.splits import TextClassificationData

@@ -205,7 +205,7 @@ def search_layer_subsets(teacher, train_data, validation_data, num_keep, candida
             variable.assign(value)
         zero_acc, zero_kl = score()
         if steps:
-            distiller.fit(train_steps, epochs=1, verbose=0)
+            distiller.fit(train_steps, epochs=1, verbose=0, shuffle=False)
             accuracy, kl = score()
         else:
             accuracy, kl = zero_acc, zero_kl

@@ -50,5 +50,5 @@ def distill_classifier(teacher, train_data, validation_data=None, student=None, 
                       metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                       jit_compile=jit_compile)
     history = distiller.fit(train_data, validation_data=validation_data, epochs=epochs,
-                            callbacks=callbacks, verbose=verbose)
+                            callbacks=callbacks, verbose=verbose, shuffle=False)
     return student, history

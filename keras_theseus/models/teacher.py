@@ -81,7 +81,8 @@ def finetune_teacher(
         classifier, learning_rate=learning_rate, total_steps=steps, jit_compile=jit_compile
     )
     history = classifier.fit(
-        train, validation_data=dev, epochs=epochs, callbacks=callbacks, verbose=verbose
+        train, validation_data=dev, epochs=epochs, callbacks=callbacks, verbose=verbose,
+        shuffle=False,  # the tf.data pipeline shuffles; Keras 3.15 warns otherwise
     )
     if cache:
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -120,7 +120,7 @@ def compress_with_theseus(
     compile_text_classifier(theseus, learning_rate=learning_rate, total_steps=replacing_steps,
                             jit_compile=jit_compile)
     replacing_history = theseus.fit(
-        train_data, validation_data=validation_data, epochs=replacing_epochs,
+        train_data, validation_data=validation_data, epochs=replacing_epochs, shuffle=False,
         callbacks=[ReplacementScheduler(schedule)] + list(replacing_callbacks or []),
         verbose=verbose,
     )
@@ -132,7 +132,7 @@ def compress_with_theseus(
             total_steps=steps_per_epoch * successor_epochs, jit_compile=jit_compile,
         )
         successor_history = successor.fit(
-            train_data, validation_data=validation_data, epochs=successor_epochs,
+            train_data, validation_data=validation_data, epochs=successor_epochs, shuffle=False,
             callbacks=list(successor_callbacks or []), verbose=verbose,
         )
     return TheseusResult(successor, theseus, replacing_history, successor_history)

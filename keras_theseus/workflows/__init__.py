@@ -1,0 +1,13 @@
+"""End-to-end workflows: compress a classifier, report, export; CLUE baselines."""
+
+from keras_theseus.workflows.compress import METHODS
+from keras_theseus.workflows.compress import CompressionConfig
+from keras_theseus.workflows.compress import CompressionRun
+from keras_theseus.workflows.compress import compress_classifier
+from keras_theseus.workflows.compress import new_run_dir
+from keras_theseus.workflows.main_job import quick_subset
+from keras_theseus.workflows.main_job import run_compress_job
+from keras_theseus.workflows.report import evaluate_run
+from keras_theseus.workflows.report import plot_accuracy_vs_latency
+from keras_theseus.workflows.report import write_report
+from keras_theseus.workflows.clue_baseline import run_clue_baseline

@@ -1,0 +1,65 @@
+"""CLUE baseline: fine-tune a teacher, compress it, score dev, write the submission."""
+
+import os
+
+import numpy as np
+
+from keras_theseus.datasets.clue import load_clue
+from keras_theseus.datasets.clue import write_clue_submission
+from keras_theseus.workflows.compress import CompressionConfig
+from keras_theseus.workflows.compress import compress_classifier
+from keras_theseus.workflows.compress import new_run_dir
+from keras_theseus.workflows.main_job import save_student
+from keras_theseus.workflows.report import evaluate_run
+from keras_theseus.workflows.report import write_report
+
+
+def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, overwrite=False,
+                      export=False, latency_repeats=5, verbose=1, **config):
+    """One CLUE task end to end: teacher → compressed student → dev → submission.
+
+    Loads the official files (`load_clue`), fine-tunes the teacher (cached,
+    keyed by the data's fingerprint), compresses it (`method="theseus"` or
+    `"distill"`), scores teacher and student on dev (CLUE's test labels are
+    hidden), predicts the test split with the student and writes
+    `<task>_predict.json` (`{"id", "label"}` per line, labels in the task's
+    label codes) plus the run report.
+
+    Args:
+        task: CLUE task name (`afqmc`, `tnews`, `iflytek`, `cmnli`, `ocnli`,
+            `csl`, `cluewsc2020`).
+        data_dir: the unzipped task directory, or its parent.
+        output_dir, run_name, overwrite: run directory (never reused silently).
+        export: also write the TF Serving SavedModel.
+        latency_repeats: timed rounds per latency shape.
+        verbose: `fit` verbosity.
+        **config: `CompressionConfig` fields (`preset`, `method`,
+            `num_layers`, `sequence_length`, `teacher_epochs`, `epochs`, ...).
+
+    Returns:
+        `(run_dir, metrics DataFrame, submission path)`.
+
+    Example:
+    ```python
+    run_dir, metrics, submission = run_clue_baseline(
+        "afqmc", "clue", preset="/models/bert-base-chinese", method="distill",
+        num_layers=3, sequence_length=128, teacher_epochs=3, epochs=3)
+    ```
+    """
+    data = load_clue(task, data_dir)
+    cfg = CompressionConfig(**{"sequence_length": 128, **config}).validate()
+    run_dir = new_run_dir(output_dir, f"{data.task.name}-{cfg.method}{cfg.num_layers}",
+                          run_name=run_name, overwrite=overwrite)
+    run = compress_classifier(data, cfg, verbose=verbose)
+    metrics = evaluate_run(run, data, split="dev", latency_repeats=latency_repeats)
+    logits = run.student.predict(data.tf_dataset("test", run.preprocessor, batch_size=64),
+                                 verbose=0)
+    submission = write_clue_submission(
+        os.path.join(run_dir, data.task.submission_name), data, np.asarray(logits))
+    files = save_student(run, run_dir, export=export, single_sentence=not data.task.pair)
+    files[f"CLUE submission, {len(data.test)} test predictions"] = submission
+    write_report(run_dir, metrics, run, data, files=files,
+                 title=f"CLUE {data.task.name}: {cfg.method} to {cfg.num_layers} layers",
+                 notes=["Accuracy is on dev: CLUE's test labels are not public. Submit "
+                        f"`{data.task.submission_name}` at https://www.cluebenchmarks.com."])
+    return run_dir, metrics, submission

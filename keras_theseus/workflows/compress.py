@@ -1,0 +1,180 @@
+"""One call from a labelled dataset to a compressed, evaluated, exported student."""
+
+import dataclasses
+import os
+import re
+import shutil
+import time
+
+import keras
+
+from keras_theseus.models.classifier import compile_text_classifier
+from keras_theseus.models.presets import DEFAULT_PRESET
+from keras_theseus.models.teacher import finetune_teacher
+
+METHODS = ("theseus", "distill")
+
+
+@dataclasses.dataclass
+class CompressionConfig:
+    """What `compress_classifier` does; every field has a working default.
+
+    Attributes:
+        method: `"theseus"` (BERT-of-Theseus 6→n, then the successor alone)
+            or `"distill"` (KD into a layer-dropped student).
+        preset: teacher checkpoint (registered name or HF directory).
+        num_layers: student depth (Theseus: must divide the teacher's).
+        sequence_length: tokens per training example.
+        batch_size: training batch size.
+        teacher_epochs: fine-tuning epochs of the teacher (cached by
+            preset, dataset, length, epochs and seed).
+        teacher_learning_rate: the teacher's peak learning rate.
+        epochs: compression epochs (Theseus: replacing epochs, followed by
+            `successor_epochs` of the successor alone; distill: KD epochs).
+        successor_epochs: Theseus stage 3 epochs.
+        learning_rate: compression peak learning rate (teacher: 5e-5).
+        seed: seeds weights init, shuffling and replacement draws.
+        jit_compile: XLA-compile the training steps.
+        cache_teacher: reuse / write the cached teacher.
+    """
+
+    method: str = "theseus"
+    preset: str = DEFAULT_PRESET
+    num_layers: int = 3
+    sequence_length: int = 64
+    batch_size: int = 32
+    teacher_epochs: int = 1
+    teacher_learning_rate: float = 5e-5
+    epochs: int = 1
+    successor_epochs: int = 1
+    learning_rate: float = 1e-4
+    seed: int = 0
+    jit_compile: bool = True
+    cache_teacher: bool = True
+
+    def validate(self):
+        if self.method not in METHODS:
+            raise ValueError(f"`method` must be one of {METHODS}. Received: {self.method!r}")
+        for name in ("num_layers", "sequence_length", "batch_size", "teacher_epochs", "epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive int. Received: {value!r}")
+        if self.successor_epochs < 0:
+            raise ValueError("`successor_epochs` must be >= 0. "
+                             f"Received: {self.successor_epochs!r}")
+        for name in ("learning_rate", "teacher_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"`{name}` must be > 0. Received: {getattr(self, name)!r}")
+        return self
+
+
+@dataclasses.dataclass
+class CompressionRun:
+    """What `compress_classifier` returns.
+
+    Attributes:
+        teacher, student: fine-tuned keras-hub `BertTextClassifier`s.
+        preprocessor: the tokenizer/packer both use.
+        config: the `CompressionConfig`.
+        wall_s: seconds spent per stage (`teacher`, `compress`).
+        histories: `{stage: History}` (the teacher's is absent when cached).
+    """
+
+    teacher: keras.Model
+    student: keras.Model
+    preprocessor: object
+    config: CompressionConfig
+    wall_s: dict
+    histories: dict
+
+
+def compress_classifier(data, config=None, verbose="auto", **overrides):
+    """Fine-tune (or reuse) a teacher on `data`, then compress it.
+
+    Args:
+        data: a `TextClassificationData` (built-in loaders, `load_clue`).
+        config: a `CompressionConfig`; keyword `overrides` replace fields.
+        verbose: `fit` verbosity (1 = progress bars).
+
+    Returns:
+        `CompressionRun`.
+
+    Example:
+    ```python
+    data = keras_theseus.datasets.load_movie_reviews()
+    run = compress_classifier(data, method="theseus", num_layers=3)
+    run.student.evaluate(data.tf_dataset("test", run.preprocessor))
+    ```
+    """
+    config = dataclasses.replace(config or CompressionConfig(), **overrides).validate()
+    start = time.perf_counter()
+    teacher, preprocessor, teacher_history = finetune_teacher(
+        data, preset=config.preset, sequence_length=config.sequence_length,
+        epochs=config.teacher_epochs, batch_size=config.batch_size,
+        learning_rate=config.teacher_learning_rate, seed=config.seed,
+        cache=config.cache_teacher, jit_compile=config.jit_compile, verbose=verbose)
+    wall = {"teacher": time.perf_counter() - start}
+    train = data.tf_dataset("train", preprocessor, batch_size=config.batch_size,
+                            seed=config.seed)
+    dev = data.tf_dataset("dev", preprocessor, batch_size=2 * config.batch_size)
+    histories = {"teacher": teacher_history} if teacher_history is not None else {}
+    start = time.perf_counter()
+    if config.method == "theseus":
+        from keras_theseus.theseus import compress_with_theseus
+
+        result = compress_with_theseus(
+            teacher, train, dev, num_successor_layers=config.num_layers,
+            replacing_epochs=config.epochs, successor_epochs=config.successor_epochs,
+            learning_rate=config.learning_rate, seed=config.seed,
+            jit_compile=config.jit_compile, verbose=verbose)
+        student = result.successor
+        histories["replacing"] = result.replacing_history
+        if result.successor_history is not None:
+            histories["successor"] = result.successor_history
+    else:
+        from keras_theseus.distill import distill_classifier
+
+        student, history = distill_classifier(
+            teacher, train, dev, num_layers=config.num_layers, epochs=config.epochs,
+            learning_rate=config.learning_rate, jit_compile=config.jit_compile,
+            verbose=verbose, temperature=2.0, kd_weight=1.0, label_weight=1.0)
+        histories["distill"] = history
+    wall["compress"] = time.perf_counter() - start
+    for model in (teacher, student):
+        compile_text_classifier(model, jit_compile=config.jit_compile)
+    return CompressionRun(teacher=teacher, student=student, preprocessor=preprocessor,
+                          config=config, wall_s=wall, histories=histories)
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def new_run_dir(output_dir, prefix, run_name=None, overwrite=False):
+    """Create and return a fresh run directory; never reuse one silently.
+
+    Without `run_name`, the directory is `<output_dir>/<prefix>-<NNN>` with
+    the next free number. With `run_name`, an existing directory raises
+    `FileExistsError` unless `overwrite=True` (then it is replaced).
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    if run_name is not None:
+        path = os.path.join(output_dir, run_name)
+        if os.path.exists(path):
+            if not overwrite:
+                raise FileExistsError(
+                    f"{path} exists; pass --overwrite (overwrite=True) to replace it, or "
+                    "leave out the run name to get a new numbered run directory.")
+            shutil.rmtree(path)
+        os.makedirs(path)
+        return path
+    prefix = _SAFE.sub("_", prefix)
+    taken = [int(m.group(1)) for name in os.listdir(output_dir)
+             if (m := re.fullmatch(re.escape(prefix) + r"-(\d+)", name))]
+    number = max(taken, default=0) + 1
+    while True:
+        path = os.path.join(output_dir, f"{prefix}-{number:03d}")
+        try:
+            os.makedirs(path)  # atomic: two concurrent runs cannot share a directory
+            return path
+        except FileExistsError:
+            number += 1

@@ -1,0 +1,138 @@
+"""`keras-theseus` subcommands end to end in subprocesses, on tiny real checkpoints."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from bert_fixtures import write_hf_checkpoint
+
+from keras_theseus.datasets import load_clue
+from keras_theseus.datasets import validate_clue_submission
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLUE_FIXTURES = os.path.join(ROOT, "tests", "fixtures", "clue")
+
+
+def run_script(*args, tmp_path, timeout=600):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "KERAS_THESEUS_CACHE_DIR": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=str(tmp_path))
+
+
+def cli(*args, tmp_path, timeout=600):
+    return run_script("-m", "keras_theseus.cli", *args, tmp_path=tmp_path, timeout=timeout)
+
+
+@pytest.mark.parametrize("command", ["compress", "clue", "export", "benchmark",
+                                     "fetch-assets", "presets"])
+def test_help_everywhere(tmp_path, command):
+    result = cli(command, "--help", tmp_path=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "usage: keras-theseus " + command in result.stdout
+
+
+def test_compress_report_and_export(tmp_path, tiny_checkpoint):
+    out = tmp_path / "runs"
+    args = ["compress", "--quick", "--preset", tiny_checkpoint, "--method", "distill",
+            "--layers", "1", "--output-dir", str(out), "--verbose", "2"]
+    result = cli(*args, "--run-name", "first", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = out / "first"
+    assert {"report.md", "metrics.csv", "accuracy_vs_latency.png", "student.keras",
+            "serving"} <= set(os.listdir(run))
+    assert (run / "serving" / "student" / "1" / "saved_model.pb").is_file()
+    metrics = pd.read_csv(run / "metrics.csv", index_col=0)
+    assert list(metrics.index) == ["teacher", "student"]
+    assert list(metrics["layers"]) == [2, 1]
+    assert "speedup_b32x40" in metrics.columns
+    assert "student" in result.stdout and "report:" in result.stdout  # summary table
+    report = (run / "report.md").read_text(encoding="utf-8")
+    assert "distill compression" in report and "1,024 train" not in report
+    assert "1024 train / 128 dev / 256 test rows" in report
+    # The same run name again is refused, and nothing is touched.
+    stamp = os.path.getmtime(run / "report.md")
+    again = cli(*args, "--run-name", "first", tmp_path=tmp_path)
+    assert again.returncode != 0 and "--overwrite" in again.stderr
+    assert os.path.getmtime(run / "report.md") == stamp
+
+    # export: every format from the saved student, never overwriting.
+    exported = tmp_path / "exported"
+    result = cli("export", str(run / "student.keras"), "--format", "all", "--output",
+                 str(exported), "--preset", tiny_checkpoint, "--sequence-length", "16",
+                 tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (exported / "student" / "1" / "saved_model.pb").is_file()
+    assert (exported / "student.tflite").is_file() and (exported / "student.onnx").is_file()
+    result = cli("export", str(run / "student.keras"), "--format", "tflite", "--output",
+                 str(exported), tmp_path=tmp_path)
+    assert result.returncode != 0 and "overwrite" in result.stderr
+    result = cli("export", str(run / "student.keras"), "--output", str(exported),
+                 tmp_path=tmp_path)  # serving, version "next"
+    assert result.returncode == 0 and (exported / "student" / "2").is_dir()
+
+    # benchmark the exported SavedModel against the .keras student
+    result = cli("benchmark", str(run / "student.keras"), str(exported / "student" / "1"),
+                 "--batch-size", "2", "--sequence-length", "16", "--repeats", "2",
+                 tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "speedup" in result.stdout
+
+
+def _chinese_checkpoint(path):
+    chars = set()
+    for split in ("train.json", "dev.json", "test.json"):
+        with open(os.path.join(CLUE_FIXTURES, "afqmc", split), encoding="utf-8") as f:
+            for line in f:
+                record = json.loads(line)
+                chars.update(record["sentence1"] + record["sentence2"])
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(
+        c for c in chars if not c.isspace())
+    write_hf_checkpoint(str(path), num_layers=2, hidden=32, heads=4, intermediate=64,
+                        max_positions=40, vocabulary=vocabulary)
+    return str(path)
+
+
+def test_clue_baseline_writes_a_valid_submission(tmp_path):
+    """examples/clue/run_clue.py end to end on the fixtures (pair task, Theseus)."""
+    checkpoint = _chinese_checkpoint(tmp_path / "tiny_zh")
+    script = os.path.join(ROOT, "examples", "clue", "run_clue.py")
+    result = run_script(script, "afqmc", "--data-dir", CLUE_FIXTURES, "--preset", checkpoint,
+                 "--method", "theseus", "--layers", "1", "--sequence-length", "32",
+                 "--batch-size", "4", "--teacher-epochs", "1", "--epochs", "1", "--no-xla",
+                 "--output-dir", str(tmp_path / "clue_runs"), "--verbose", "2",
+                 tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = tmp_path / "clue_runs" / "afqmc-theseus1-001"
+    submission = run / "afqmc_predict.json"
+    assert validate_clue_submission(str(submission), load_clue("afqmc", CLUE_FIXTURES)) == 6
+    assert f"submission: {submission}" in result.stdout
+    metrics = pd.read_csv(run / "metrics.csv", index_col=0)
+    assert "dev_accuracy" in metrics.columns
+    assert "Accuracy is on dev" in (run / "report.md").read_text(encoding="utf-8")
+
+
+def test_clue_cli_single_sentence_task_with_distillation(tmp_path):
+    checkpoint = _chinese_checkpoint(tmp_path / "tiny_zh")
+    result = cli("clue", "cluewsc2020", "--data-dir", CLUE_FIXTURES, "--preset", checkpoint,
+                 "--method", "distill", "--layers", "1", "--sequence-length", "40",
+                 "--batch-size", "8", "--teacher-epochs", "1", "--epochs", "1", "--no-xla",
+                 "--output-dir", str(tmp_path / "runs"), "--run-name", "wsc", "--export",
+                 "--verbose", "0", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = tmp_path / "runs" / "wsc"
+    data = load_clue("cluewsc2020", CLUE_FIXTURES)
+    assert validate_clue_submission(str(run / "cluewsc2020_predict.json"), data) == 6
+    assert (run / "serving" / "student" / "1" / "saved_model.pb").is_file()
+
+
+def test_clue_errors_name_the_problem(tmp_path):
+    result = cli("clue", "afqmc", "--data-dir", str(tmp_path), tmp_path=tmp_path,
+                 timeout=300)
+    assert result.returncode == 1 and "afqmc_public.zip" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = cli("clue", "glue", "--data-dir", str(tmp_path), tmp_path=tmp_path, timeout=300)
+    assert result.returncode == 2 and "invalid choice: 'glue'" in result.stderr
