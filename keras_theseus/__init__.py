@@ -17,6 +17,7 @@ if _keras.backend.backend() != "tensorflow":
 from keras_theseus import callbacks  # noqa: E402
 from keras_theseus import datasets  # noqa: E402
 from keras_theseus import distill  # noqa: E402
+from keras_theseus import dynabert  # noqa: E402
 from keras_theseus import export  # noqa: E402
 from keras_theseus import models  # noqa: E402
 from keras_theseus import reporting  # noqa: E402
@@ -25,5 +26,5 @@ from keras_theseus import timing  # noqa: E402
 from keras_theseus import workflows  # noqa: E402
 from keras_theseus.version import __version__  # noqa: E402
 
-__all__ = ["__version__", "callbacks", "datasets", "distill", "export", "models", "reporting",
-           "theseus", "timing", "workflows"]
+__all__ = ["__version__", "callbacks", "datasets", "distill", "dynabert", "export", "models",
+           "reporting", "theseus", "timing", "workflows"]

@@ -56,6 +56,19 @@ def soft_target_kl(teacher_logits, student_logits, temperature=1.0, weights=None
     return _weighted_mean(kl, weights) * temperature**2
 
 
+def soft_cross_entropy(teacher_logits, student_logits, weights=None):
+    """−Σ softmax(t) · log softmax(s), averaged over examples (DynaBERT's soft CE).
+
+    Equals `soft_target_kl` at T = 1 plus the teacher's entropy, a constant
+    for the student, so both give the same gradients; this is the value
+    DynaBERT reports.
+    """
+    teacher_logits, student_logits = _f32(teacher_logits, student_logits)
+    ce = -ops.sum(ops.softmax(teacher_logits, axis=-1)
+                  * ops.log_softmax(student_logits, axis=-1), axis=-1)
+    return _weighted_mean(ce, weights)
+
+
 def cosine_embedding_loss(teacher_hidden, student_hidden, mask=None):
     """DistilBERT's cosine loss: mean over tokens of `1 - cos(s, t)`.
 

@@ -1,0 +1,255 @@
+"""A BERT text classifier whose width and depth are set by masks."""
+
+import keras
+import keras_hub
+import numpy as np
+from keras import ops
+
+from keras_theseus.dynabert.maskable_encoder import MaskableTransformerEncoder
+from keras_theseus.dynabert.maskable_encoder import copy_encoder_weights
+from keras_theseus.dynabert.multipliers import depth_layers
+from keras_theseus.dynabert.multipliers import subnetwork_masks
+from keras_theseus.dynabert.multipliers import width_sizes
+from keras_theseus.models.bert_backbone import _resolve_activation
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class DynaBertClassifier(keras.Model):
+    """BERT classifier with per-head, per-neuron and per-layer masks (DynaBERT).
+
+    The same computation and weights as a keras-hub `BertTextClassifier`
+    (embeddings, post-LN encoder layers, tanh pooler, dropout, logits), with
+    every encoder layer a `MaskableTransformerEncoder`. The active
+    sub-network lives in non-trainable variables, so `set_subnetwork` (or a
+    callback) changes it between or during compiled steps without retracing:
+    each layer's `head_mask` / `neuron_mask`, and the model's `layer_mask`
+    (a layer whose mask is 0 passes its input through). `forward(x, width,
+    depth)` runs one sub-network with constant masks and only its kept
+    layers: the training loop uses it for every configured width and depth.
+
+    Build one from a fine-tuned classifier with `from_classifier`; go back
+    with `to_text_classifier`; shrink with `extract_subnetwork`.
+
+    Args:
+        vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
+            max_sequence_length, num_segments: as `BertBackbone`.
+        num_classes: classifier outputs.
+        key_dim: head size (default `hidden_dim // num_heads`).
+        hidden_activation: FFN activation name (`"gelu"` = exact).
+        dropout: dropout rate (embeddings, layers, head).
+        use_masks: create the mask variables (an extracted sub-network has
+            none and runs at full speed).
+
+    Example:
+    ```python
+    model = DynaBertClassifier.from_classifier(teacher)       # weights copied
+    model.set_subnetwork(width=0.5, depth=0.5)
+    model.evaluate(dev)                                       # the (0.5, 0.5) sub-network
+    small = extract_subnetwork(model, width=0.5, depth=0.5)   # a genuinely smaller model
+    ```
+    """
+
+    def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
+                 num_classes, max_sequence_length=512, num_segments=2, key_dim=None,
+                 hidden_activation="gelu", dropout=0.1, use_masks=True, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.num_classes = num_classes
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+        self.key_dim = key_dim or hidden_dim // num_heads
+        self.hidden_activation = hidden_activation
+        self.dropout = dropout
+        self.use_masks = bool(use_masks)
+        self.cls_token_index = 0
+
+        init = keras.initializers.TruncatedNormal(stddev=0.02)
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size, hidden_dim, embeddings_initializer=init, name="token_embedding")
+        self.position_embedding = keras_hub.layers.PositionEmbedding(
+            max_sequence_length, initializer=init, name="position_embedding")
+        self.segment_embedding = keras.layers.Embedding(
+            num_segments, hidden_dim, embeddings_initializer=init, name="segment_embedding")
+        self.embeddings_layer_norm = keras.layers.LayerNormalization(
+            epsilon=1e-12, name="embeddings_layer_norm")
+        self.embeddings_dropout = keras.layers.Dropout(dropout, name="embeddings_dropout")
+        activation = _resolve_activation(hidden_activation)
+        self.encoder_layers = [
+            MaskableTransformerEncoder(
+                intermediate_dim, num_heads, key_dim=self.key_dim, use_masks=use_masks,
+                activation=activation, dropout=dropout, layer_norm_epsilon=1e-12,
+                kernel_initializer=init, name=f"transformer_layer_{i}")
+            for i in range(num_layers)
+        ]
+        self.pooled_dense = keras.layers.Dense(hidden_dim, activation="tanh",
+                                               kernel_initializer=init, name="pooled_dense")
+        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
+        self.output_dense = keras.layers.Dense(num_classes, kernel_initializer=init,
+                                               name="logits")
+        # Build every weight now (so weights can be copied in before a call).
+        self.token_embedding.build((None, None))
+        self.position_embedding.build((None, None, hidden_dim))
+        self.segment_embedding.build((None, None))
+        self.embeddings_layer_norm.build((None, None, hidden_dim))
+        for layer in self.encoder_layers:
+            layer.build((None, None, hidden_dim))
+        self.pooled_dense.build((None, hidden_dim))
+        self.output_dense.build((None, hidden_dim))
+        if self.use_masks:
+            self.layer_mask = self.add_weight(shape=(num_layers,), initializer="ones",
+                                              trainable=False, name="layer_mask")
+        self.built = True
+
+    # --- construction and conversion -------------------------------------
+
+    @classmethod
+    def from_classifier(cls, classifier, use_masks=True):
+        """A maskable copy of a keras-hub `BertTextClassifier` (weights identical)."""
+        if not isinstance(classifier, keras_hub.models.BertTextClassifier):
+            raise TypeError("`classifier` must be a keras_hub.models.BertTextClassifier. "
+                            f"Received: {type(classifier).__name__}")
+        backbone = classifier.backbone
+        model = cls(
+            vocabulary_size=backbone.vocabulary_size, num_layers=backbone.num_layers,
+            num_heads=backbone.num_heads, hidden_dim=backbone.hidden_dim,
+            intermediate_dim=backbone.intermediate_dim, num_classes=classifier.num_classes,
+            max_sequence_length=backbone.max_sequence_length,
+            num_segments=backbone.num_segments,
+            hidden_activation=getattr(backbone, "hidden_activation", "gelu_approximate"),
+            dropout=classifier.dropout, use_masks=use_masks)
+        for name in ("token_embedding", "position_embedding", "segment_embedding",
+                     "embeddings_layer_norm", "pooled_dense"):
+            getattr(model, name).set_weights(backbone.get_layer(name).get_weights())
+        for source, target in zip(backbone.transformer_layers, model.encoder_layers):
+            copy_encoder_weights(source, target)
+        model.output_dense.set_weights(classifier.output_dense.get_weights())
+        return model
+
+    def to_text_classifier(self):
+        """The same network as a keras-hub `BertTextClassifier`, when its shape fits.
+
+        keras-hub derives the head size as hidden / heads, so this needs
+        `num_heads · key_dim == hidden_dim` (full width; any depth).
+        """
+        from keras_theseus.models.bert_backbone import BertBackbone
+
+        if self.num_heads * self.key_dim != self.hidden_dim:
+            raise ValueError(
+                f"A keras-hub BertBackbone needs num_heads·head_size = hidden_dim; this model "
+                f"has {self.num_heads}·{self.key_dim} ≠ {self.hidden_dim} (a width < 1 "
+                "sub-network). Keep it as a DynaBertClassifier.")
+        backbone = BertBackbone(
+            vocabulary_size=self.vocabulary_size, num_layers=self.num_layers,
+            num_heads=self.num_heads, hidden_dim=self.hidden_dim,
+            intermediate_dim=self.intermediate_dim, dropout=self.dropout,
+            max_sequence_length=self.max_sequence_length, num_segments=self.num_segments,
+            hidden_activation=self.hidden_activation)
+        for name in ("token_embedding", "position_embedding", "segment_embedding",
+                     "embeddings_layer_norm", "pooled_dense"):
+            backbone.get_layer(name).set_weights(getattr(self, name).get_weights())
+        for source, target in zip(self.encoder_layers, backbone.transformer_layers):
+            copy_encoder_weights(source, target)
+        classifier = keras_hub.models.BertTextClassifier(
+            backbone, self.num_classes, preprocessor=None, dropout=self.dropout)
+        classifier.output_dense.set_weights(self.output_dense.get_weights())
+        return classifier
+
+    # --- sub-networks ------------------------------------------------------
+
+    def set_subnetwork(self, width=1.0, depth=1.0):
+        """Make `(width, depth)` the sub-network that `call` / `predict` / `fit` run."""
+        if not self.use_masks:
+            raise ValueError("This model has no masks (`use_masks=False`, e.g. an extracted "
+                             "sub-network); it always runs at its own size.")
+        heads, neurons, layers = subnetwork_masks(
+            self.num_layers, self.num_heads, self.intermediate_dim, width, depth)
+        for layer, h, n in zip(self.encoder_layers, heads, neurons):
+            layer.head_mask.assign(h)
+            layer.neuron_mask.assign(n)
+        self.layer_mask.assign(layers)
+
+    def active_subnetwork(self):
+        """`(heads, neurons, layers)` kept by the current masks."""
+        heads = [int(np.asarray(l.head_mask).sum()) for l in self.encoder_layers]
+        neurons = [int(np.asarray(l.neuron_mask).sum()) for l in self.encoder_layers]
+        layers = [i for i, g in enumerate(np.asarray(self.layer_mask)) if g > 0]
+        return heads, neurons, layers
+
+    # --- forward -----------------------------------------------------------
+
+    def embed(self, inputs, training=False):
+        tokens = self.token_embedding(inputs["token_ids"])
+        x = tokens + self.position_embedding(tokens) + self.segment_embedding(
+            inputs["segment_ids"])
+        return self.embeddings_dropout(self.embeddings_layer_norm(x), training=training)
+
+    def classify(self, x, training=False):
+        pooled = self.pooled_dense(x[:, self.cls_token_index, :])
+        return self.output_dense(self.output_dropout(pooled, training=training))
+
+    def run_layers(self, inputs, layers=None, head_masks=None, neuron_masks=None,
+                   training=False, return_hidden=False):
+        """Embeddings, then `layers` (indices) with explicit masks, then the head.
+
+        Args:
+            inputs: dict with `token_ids`, `segment_ids`, `padding_mask`.
+            layers: encoder layer indices to run (default all).
+            head_masks, neuron_masks: per-layer masks (default: each
+                layer's mask variables, or none).
+            return_hidden: also return `[embeddings, after each run layer]`.
+        """
+        layers = list(range(self.num_layers)) if layers is None else list(layers)
+        x = self.embed(inputs, training)
+        hidden = [x]
+        for k, i in enumerate(layers):
+            x = self.encoder_layers[i](
+                x, padding_mask=inputs["padding_mask"], training=training,
+                head_mask=None if head_masks is None else head_masks[k],
+                neuron_mask=None if neuron_masks is None else neuron_masks[k])
+            hidden.append(x)
+        logits = self.classify(x, training)
+        return (logits, hidden) if return_hidden else logits
+
+    def forward(self, inputs, width=1.0, depth=1.0, training=False, return_hidden=False):
+        """Run the `(width, depth)` sub-network: kept layers only, constant masks."""
+        layers = depth_layers(self.num_layers, depth)
+        heads, neurons = width_sizes(self.num_heads, self.intermediate_dim, width)
+        if not self.use_masks and (heads, neurons) != (self.num_heads, self.intermediate_dim):
+            raise ValueError("A model without masks runs at full width only.")
+        head = ops.convert_to_tensor(
+            np.r_[np.ones(heads), np.zeros(self.num_heads - heads)].astype("float32"))
+        neuron = ops.convert_to_tensor(np.r_[np.ones(neurons), np.zeros(
+            self.intermediate_dim - neurons)].astype("float32"))
+        masks = [head] * len(layers), [neuron] * len(layers)
+        if not self.use_masks or width == 1.0:
+            masks = None, None
+        return self.run_layers(inputs, layers, masks[0], masks[1], training, return_hidden)
+
+    def call(self, inputs, training=False):
+        if not self.use_masks:
+            return self.run_layers(inputs, training=training)
+        x = self.embed(inputs, training)
+        for i, layer in enumerate(self.encoder_layers):
+            y = layer(x, padding_mask=inputs["padding_mask"], training=training)
+            # A dropped layer passes its input through (mask 0); the extracted
+            # sub-network, not this blend, is what saves the time.
+            gate = ops.cast(self.layer_mask[i], y.dtype)
+            x = x + gate * (y - x)
+        return self.classify(x, training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "vocabulary_size": self.vocabulary_size, "num_layers": self.num_layers,
+            "num_heads": self.num_heads, "hidden_dim": self.hidden_dim,
+            "intermediate_dim": self.intermediate_dim, "num_classes": self.num_classes,
+            "max_sequence_length": self.max_sequence_length,
+            "num_segments": self.num_segments, "key_dim": self.key_dim,
+            "hidden_activation": self.hidden_activation, "dropout": self.dropout,
+            "use_masks": self.use_masks,
+        })
+        return config

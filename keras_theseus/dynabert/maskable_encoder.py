@@ -1,0 +1,183 @@
+"""A keras-hub `TransformerEncoder` with head and FFN-neuron masks."""
+
+import keras
+from keras import ops
+from keras_hub.layers import TransformerEncoder
+from keras_hub.src.layers.modeling.transformer_layer_utils import (
+    merge_padding_and_attention_mask,
+)
+from keras_hub.src.utils.keras_utils import clone_initializer
+
+
+class _Slot:
+    """Holds the head mask of the call in progress."""
+
+    value = None
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class HeadMaskedAttention(keras.layers.MultiHeadAttention):
+    """`MultiHeadAttention` whose per-head outputs are scaled by a head mask.
+
+    `_compute_attention` is Keras' documented hook for custom attention; the
+    mask multiplies each head's context vectors before the output
+    projection, which is exactly the same as removing the masked heads'
+    slices from the projection (`mask` 0) or keeping them (`mask` 1).
+    The owning encoder sets the mask for the duration of one call.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A plain holder: Keras would track a variable assigned as an attribute.
+        self._head_mask_slot = _Slot()
+
+    def _compute_attention(self, query, key, value, attention_mask=None, training=None,
+                           return_attention_scores=False, **kwargs):
+        output, scores = super()._compute_attention(
+            query, key, value, attention_mask, training, return_attention_scores, **kwargs)
+        head_mask = self._head_mask_slot.value
+        if head_mask is not None:
+            mask = ops.cast(ops.reshape(head_mask, (1, 1, -1, 1)), output.dtype)
+            output = output * mask
+        return output, scores
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class MaskableTransformerEncoder(TransformerEncoder):
+    """Post-LN BERT encoder layer with per-head and per-FFN-neuron masks.
+
+    Weights are laid out exactly as keras-hub's `TransformerEncoder` (the
+    same sub-layers, names and shapes), so weights copy across one to one.
+    Two additions:
+
+    - `key_dim`: the head size. keras-hub derives it as hidden / heads;
+      setting it lets a layer keep BERT's head size with fewer heads (a
+      DynaBERT sub-network extracted at width < 1).
+    - `use_masks=True` adds two non-trainable variables, `head_mask`
+      `(num_heads,)` and `neuron_mask` `(intermediate_dim,)` (ones at
+      first). They are read inside the call, so assigning them (e.g. from a
+      callback) changes the active width of an already compiled step.
+      Explicit `head_mask=` / `neuron_mask=` call arguments override them.
+
+    Args:
+        intermediate_dim, num_heads, dropout, activation, layer_norm_epsilon,
+            kernel_initializer, bias_initializer: as `TransformerEncoder`.
+        key_dim: head size; default `hidden_dim // num_heads`.
+        use_masks: create the mask variables.
+
+    Example:
+    ```python
+    layer = MaskableTransformerEncoder(intermediate_dim=64, num_heads=4)
+    y = layer(x)                                     # x: (batch, length, 32)
+    layer.head_mask.assign([1.0, 1.0, 0.0, 0.0])     # two heads from now on
+    ```
+    """
+
+    def __init__(self, intermediate_dim, num_heads, key_dim=None, use_masks=True, **kwargs):
+        super().__init__(intermediate_dim, num_heads, **kwargs)
+        if key_dim is not None and (isinstance(key_dim, bool) or not isinstance(key_dim, int)
+                                    or key_dim < 1):
+            raise ValueError(f"`key_dim` must be a positive int or None. Received: {key_dim!r}")
+        self.key_dim = key_dim
+        self.use_masks = bool(use_masks)
+
+    def build(self, inputs_shape):
+        hidden_dim = inputs_shape[-1]
+        key_dim = self.key_dim or int(hidden_dim // self.num_heads)
+        if key_dim == 0:
+            raise ValueError(f"`hidden_dim`={hidden_dim} is smaller than `num_heads`="
+                             f"{self.num_heads}; pass `key_dim`.")
+
+        def dense_args():
+            return dict(kernel_initializer=clone_initializer(self.kernel_initializer),
+                        bias_initializer=clone_initializer(self.bias_initializer),
+                        dtype=self.dtype_policy)
+
+        # Same sub-layers, names and build order as keras-hub's TransformerEncoder.
+        self._self_attention_layer = HeadMaskedAttention(
+            num_heads=self.num_heads, key_dim=key_dim, dropout=self.dropout,
+            output_shape=hidden_dim, name="self_attention_layer", **dense_args())
+        self._self_attention_layer.build(query_shape=inputs_shape, value_shape=inputs_shape)
+        self._self_attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+            name="self_attention_layer_norm")
+        self._self_attention_layer_norm.build(inputs_shape)
+        self._self_attention_dropout = keras.layers.Dropout(
+            rate=self.dropout, dtype=self.dtype_policy, name="self_attention_dropout")
+        self._feedforward_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+            name="feedforward_layer_norm")
+        self._feedforward_layer_norm.build(inputs_shape)
+        self._feedforward_intermediate_dense = keras.layers.Dense(
+            self.intermediate_dim, activation=self.activation,
+            name="feedforward_intermediate_dense", **dense_args())
+        self._feedforward_intermediate_dense.build(inputs_shape)
+        self._feedforward_output_dense = keras.layers.Dense(
+            hidden_dim, name="feedforward_output_dense", **dense_args())
+        self._feedforward_output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
+        self._feedforward_dropout = keras.layers.Dropout(
+            rate=self.dropout, dtype=self.dtype_policy, name="feedforward_dropout")
+        if self.use_masks:
+            self.head_mask = self.add_weight(shape=(self.num_heads,), initializer="ones",
+                                             trainable=False, name="head_mask")
+            self.neuron_mask = self.add_weight(shape=(self.intermediate_dim,),
+                                               initializer="ones", trainable=False,
+                                               name="neuron_mask")
+        self.built = True
+
+    def call(self, inputs, padding_mask=None, attention_mask=None, training=None,
+             head_mask=None, neuron_mask=None):
+        if self.use_masks:
+            head_mask = self.head_mask if head_mask is None else head_mask
+            neuron_mask = self.neuron_mask if neuron_mask is None else neuron_mask
+        x = inputs
+        mask = merge_padding_and_attention_mask(x, padding_mask, attention_mask)
+        residual = x
+        slot = self._self_attention_layer._head_mask_slot
+        slot.value = head_mask  # read by HeadMaskedAttention during this call only
+        try:
+            x = self._self_attention_layer(query=x, value=x, attention_mask=mask,
+                                           training=training)
+        finally:
+            slot.value = None
+        x = self._self_attention_dropout(x, training=training)
+        x = self._self_attention_layer_norm(x + residual)
+        residual = x
+        x = self._feedforward_intermediate_dense(x)
+        if neuron_mask is not None:
+            x = x * ops.cast(neuron_mask, x.dtype)
+        x = self._feedforward_output_dense(x)
+        x = self._feedforward_dropout(x, training=training)
+        return self._feedforward_layer_norm(x + residual)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"key_dim": self.key_dim, "use_masks": self.use_masks})
+        return config
+
+
+def copy_encoder_weights(source, target, heads=None, neurons=None):
+    """Copy a (maskable or keras-hub) encoder layer's weights into `target`.
+
+    Args:
+        source, target: built `TransformerEncoder`s (either class).
+        heads: indices of the heads to copy (default all); `target` must
+            have that many heads of the same size.
+        neurons: indices of the FFN neurons to copy (default all).
+    """
+    import numpy as np
+
+    sa, ta = source._self_attention_layer, target._self_attention_layer
+    h = slice(None) if heads is None else np.asarray(heads)
+    n = slice(None) if neurons is None else np.asarray(neurons)
+    for name in ("_query_dense", "_key_dense", "_value_dense"):
+        kernel, bias = getattr(sa, name).get_weights()
+        getattr(ta, name).set_weights([kernel[:, h, :], bias[h, :]])
+    kernel, bias = sa._output_dense.get_weights()
+    ta._output_dense.set_weights([kernel[h, :, :], bias])
+    for name in ("_self_attention_layer_norm", "_feedforward_layer_norm"):
+        getattr(target, name).set_weights(getattr(source, name).get_weights())
+    kernel, bias = source._feedforward_intermediate_dense.get_weights()
+    target._feedforward_intermediate_dense.set_weights([kernel[:, n], bias[n]])
+    kernel, bias = source._feedforward_output_dense.get_weights()
+    target._feedforward_output_dense.set_weights([kernel[n, :], bias])

@@ -1,0 +1,92 @@
+"""DynaBERT end to end: importance → rewiring → DynaBERT_w → DynaBERT."""
+
+import dataclasses
+
+import keras
+
+from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
+from keras_theseus.dynabert.importance import compute_importance
+from keras_theseus.dynabert.importance import rewire
+from keras_theseus.dynabert.multipliers import DEFAULT_DEPTHS
+from keras_theseus.dynabert.multipliers import DEFAULT_WIDTHS
+from keras_theseus.dynabert.trainer import DynaBertTrainer
+from keras_theseus.dynabert.trainer import frozen_copy
+from keras_theseus.models.classifier import bert_optimizer
+
+
+@dataclasses.dataclass
+class DynaBertResult:
+    """What `train_dynabert` returns: the model and each phase's History."""
+
+    model: DynaBertClassifier
+    head_importance: object
+    neuron_importance: object
+    width_history: keras.callbacks.History
+    depth_history: keras.callbacks.History
+
+
+def train_dynabert(teacher, train_data, validation_data=None, importance_data=None,
+                   widths=DEFAULT_WIDTHS, depths=DEFAULT_DEPTHS, width_epochs=1,
+                   depth_epochs=1, learning_rate=2e-5, hidden_weights=(0.1, 1.0),
+                   importance_batches=None, clip_norm=1.0, jit_compile=True, callbacks=None,
+                   verbose="auto"):
+    """DynaBERT (Hou et al., 2020) from a fine-tuned classifier, through `fit`.
+
+    1. Convert `teacher` to a `DynaBertClassifier`, score heads and neurons
+       on `importance_data` and rewire (outputs unchanged).
+    2. DynaBERT_w: every batch visits all `widths` at full depth, distilled
+       from the rewired teacher (soft CE + `hidden_weights[0]`·hidden MSE).
+    3. DynaBERT: every batch visits `depths` × `widths`, distilled from the
+       phase-1 model at full size (λ2 = `hidden_weights[1]`).
+    A phase with 0 epochs is skipped.
+
+    Args:
+        teacher: fine-tuned keras-hub `BertTextClassifier`.
+        train_data: batches of `(inputs, labels)`.
+        validation_data: optional; scored on the full network by `fit`.
+        importance_data: labelled batches for importance (default
+            `validation_data`).
+        widths, depths: multipliers.
+        width_epochs, depth_epochs: epochs of phases 1 and 2.
+        learning_rate: AdamW peak (warm-up + cosine per phase).
+        hidden_weights: λ2 of phases 1 and 2.
+        importance_batches: cap on importance batches.
+        clip_norm: gradient clipping of the accumulated gradients.
+        jit_compile: XLA for the train steps.
+        callbacks: extra callbacks for both phases (e.g.
+            `SubnetworkEvaluator`).
+
+    Returns:
+        `DynaBertResult`.
+
+    Example:
+    ```python
+    result = train_dynabert(teacher, train, dev)
+    small = extract_subnetwork(result.model, width=0.5, depth=0.5)
+    ```
+    """
+    model = DynaBertClassifier.from_classifier(teacher)
+    importance_data = importance_data if importance_data is not None else validation_data
+    if importance_data is None:
+        raise ValueError("Pass `importance_data` (labelled batches, e.g. the dev split) or "
+                         "`validation_data` to score heads and neurons.")
+    heads, neurons = compute_importance(model, importance_data, importance_batches)
+    rewire(model, heads, neurons)
+    steps = int(train_data.cardinality())
+    histories = []
+    for epochs, depth_list, hidden_weight in ((width_epochs, (1.0,), hidden_weights[0]),
+                                              (depth_epochs, depths, hidden_weights[1])):
+        if not epochs:
+            histories.append(None)
+            continue
+        trainer = DynaBertTrainer(model, frozen_copy(model), widths=widths, depths=depth_list,
+                                  hidden_weight=hidden_weight, clip_norm=clip_norm)
+        trainer.compile(
+            optimizer=bert_optimizer(learning_rate,
+                                     total_steps=steps * epochs if steps > 0 else None),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            jit_compile=jit_compile)
+        histories.append(trainer.fit(train_data, validation_data=validation_data,
+                                     epochs=epochs, callbacks=callbacks, verbose=verbose,
+                                     shuffle=False))
+    return DynaBertResult(model, heads, neurons, histories[0], histories[1])

@@ -1,0 +1,202 @@
+"""DynaBERT training: every width (and depth) sub-network per batch, distilled."""
+
+import keras
+import keras_hub
+import tensorflow as tf
+
+from keras_theseus.distill.losses import masked_mse
+from keras_theseus.distill.losses import soft_cross_entropy
+from keras_theseus.distill.losses import sparse_cross_entropy
+from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
+from keras_theseus.dynabert.multipliers import DEFAULT_WIDTHS
+from keras_theseus.dynabert.multipliers import check_multipliers
+from keras_theseus.dynabert.multipliers import depth_layers
+from keras_theseus.dynabert.multipliers import width_sizes
+
+
+def frozen_copy(model):
+    """A frozen copy of a `DynaBertClassifier` (the teacher of the next phase)."""
+    copy = DynaBertClassifier.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    copy.trainable = False
+    return copy
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class DynaBertTrainer(keras.Model):
+    """Train a `DynaBertClassifier` so every `(width, depth)` sub-network works.
+
+    Each `train_step` runs the frozen teacher once, then every configured
+    sub-network, largest first (depths outer, widths inner), with the loss
+
+        logits_weight · softCE(teacher, student) + hidden_weight · Σ MSE(hidden)
+        + label_weight · CE(labels, student)
+
+    where the hidden-state MSE pairs the student's embeddings and each kept
+    layer's output with the teacher's same layer (real tokens only). The
+    gradients of all sub-networks are summed, clipped to `clip_norm`
+    (global norm), and applied in one optimizer step. Phase 1 of DynaBERT
+    (DynaBERT_w) uses `depths=[1.0]` and hidden_weight 0.1; phase 2 all
+    depths and hidden_weight 1.0 (`train_dynabert` runs both).
+
+    Use it with plain `compile(optimizer=..., metrics=[...])` and `fit`;
+    metrics and `evaluate` score the student's currently selected
+    sub-network (`student.set_subnetwork`; full size by default).
+
+    Args:
+        student: the `DynaBertClassifier` to train.
+        teacher: a frozen full-size teacher (`DynaBertClassifier` or keras-hub
+            `BertTextClassifier`, converted); None trains on labels alone.
+        widths, depths: multipliers in (0, 1], visited largest first.
+        logits_weight, hidden_weight: λ1, λ2 (DynaBERT: 1 and 0.1 / 1).
+        label_weight: hard-label CE weight (default 0 with a teacher, 1
+            without).
+        clip_norm: global-norm gradient clipping (None: off).
+
+    Example:
+    ```python
+    trainer = DynaBertTrainer(student, teacher, widths=[1.0, 0.75, 0.5, 0.25])
+    trainer.compile(optimizer=keras_theseus.models.bert_optimizer(2e-5),
+                    metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    trainer.fit(train, epochs=1, callbacks=[SubnetworkEvaluator(dev)])
+    ```
+    """
+
+    def __init__(self, student, teacher=None, widths=DEFAULT_WIDTHS, depths=(1.0,),
+                 logits_weight=1.0, hidden_weight=0.1, label_weight=None, clip_norm=1.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(student, DynaBertClassifier):
+            raise TypeError("`student` must be a DynaBertClassifier. "
+                            f"Received: {type(student).__name__}")
+        if isinstance(teacher, keras_hub.models.BertTextClassifier):
+            teacher = DynaBertClassifier.from_classifier(teacher, use_masks=False)
+        if teacher is not None:
+            if not isinstance(teacher, DynaBertClassifier):
+                raise TypeError("`teacher` must be a DynaBertClassifier, a keras-hub "
+                                f"BertTextClassifier or None. Received: {type(teacher).__name__}")
+            if teacher.num_classes != student.num_classes or \
+                    teacher.hidden_dim != student.hidden_dim:
+                raise ValueError(
+                    "Teacher and student must have the same classes and hidden size; got "
+                    f"{teacher.num_classes}/{teacher.hidden_dim} and "
+                    f"{student.num_classes}/{student.hidden_dim}.")
+            teacher.trainable = False
+        self.widths = check_multipliers("widths", widths)
+        self.depths = check_multipliers("depths", depths)
+        for w in self.widths:
+            width_sizes(student.num_heads, student.intermediate_dim, w)  # validates
+        for d in self.depths:
+            depth_layers(student.num_layers, d)
+        if teacher is not None and teacher.num_layers != student.num_layers and \
+                hidden_weight:
+            raise ValueError("The hidden-state loss pairs layers one to one: teacher and "
+                             f"student need the same depth ({teacher.num_layers} vs "
+                             f"{student.num_layers}), or pass hidden_weight=0.")
+        for name, value in (("logits_weight", logits_weight), ("hidden_weight", hidden_weight)):
+            if value < 0:
+                raise ValueError(f"`{name}` must be >= 0. Received: {value!r}")
+        if label_weight is None:
+            label_weight = 0.0 if teacher is not None else 1.0
+        if teacher is None and label_weight <= 0:
+            raise ValueError("Without a teacher the only loss is the label CE: "
+                             "`label_weight` must be > 0.")
+        if clip_norm is not None and clip_norm <= 0:
+            raise ValueError(f"`clip_norm` must be > 0 or None. Received: {clip_norm!r}")
+        self.student = student
+        self.teacher = teacher
+        self.logits_weight = float(logits_weight)
+        self.hidden_weight = float(hidden_weight)
+        self.label_weight = float(label_weight)
+        self.clip_norm = clip_norm
+
+    @property
+    def configurations(self):
+        """The `(width, depth)` pairs visited per step, in order."""
+        return [(w, d) for d in self.depths for w in self.widths]
+
+    def call(self, inputs, training=False):
+        return self.student(inputs, training=training)
+
+    def compile(self, optimizer="adam", metrics=None, **kwargs):
+        if kwargs.get("loss") is not None:
+            raise ValueError("DynaBertTrainer computes its own loss; do not pass `loss`.")
+        super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
+
+    def _subnetwork_loss(self, x, y, width, depth, teacher_logits, teacher_hidden):
+        logits, hidden = self.student.forward(x, width, depth, training=True,
+                                              return_hidden=True)
+        loss = 0.0
+        if self.teacher is not None and self.logits_weight:
+            loss += self.logits_weight * soft_cross_entropy(teacher_logits, logits)
+        if self.teacher is not None and self.hidden_weight:
+            kept = depth_layers(self.student.num_layers, depth)
+            pairs = [(0, 0)] + [(k + 1, i + 1) for k, i in enumerate(kept)]
+            mask = x["padding_mask"]
+            loss += self.hidden_weight * tf.add_n(
+                [masked_mse(teacher_hidden[t], hidden[s], mask) for s, t in pairs])
+        if self.label_weight:
+            loss += self.label_weight * sparse_cross_entropy(y, logits)
+        return loss, logits
+
+    def train_step(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        teacher_logits = teacher_hidden = None
+        if self.teacher is not None:
+            teacher_logits, teacher_hidden = self.teacher.run_layers(
+                x, training=False, return_hidden=True)
+        variables = self.student.trainable_variables
+        total_grads = [tf.zeros_like(v) for v in variables]
+        total_loss = 0.0
+        full_logits = None
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for width, depth in self.configurations:  # static: unrolled in the graph
+            with tf.GradientTape() as tape:
+                loss, logits = self._subnetwork_loss(x, y, width, depth, teacher_logits,
+                                                     teacher_hidden)
+                scaled = loss / replicas
+                if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+                    scaled = self.optimizer.scale_loss(scaled)
+            grads = tape.gradient(scaled, variables)
+            # Dense sums: embedding gradients arrive as IndexedSlices.
+            total_grads = [t if g is None else t + tf.cast(tf.convert_to_tensor(g), t.dtype)
+                           for t, g in zip(total_grads, grads)]
+            total_loss += loss
+            if full_logits is None:
+                full_logits = logits
+        if self.clip_norm is not None:
+            total_grads, _ = tf.clip_by_global_norm(total_grads, self.clip_norm)
+        self.optimizer.apply(total_grads, variables)
+        self._loss_tracker.update_state(total_loss)
+        # Metrics of the largest configured sub-network.
+        return self.compute_metrics(x, y, full_logits)
+
+    def predict_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.student(x, training=False)
+
+    def test_step(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        logits = self.student(x, training=False)
+        self._loss_tracker.update_state(sparse_cross_entropy(y, logits))
+        return self.compute_metrics(x, y, logits)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "student": keras.saving.serialize_keras_object(self.student),
+            "teacher": None if self.teacher is None
+            else keras.saving.serialize_keras_object(self.teacher),
+            "widths": self.widths, "depths": self.depths,
+            "logits_weight": self.logits_weight, "hidden_weight": self.hidden_weight,
+            "label_weight": self.label_weight, "clip_norm": self.clip_norm,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["student"] = keras.saving.deserialize_keras_object(config["student"])
+        if config.get("teacher") is not None:
+            config["teacher"] = keras.saving.deserialize_keras_object(config["teacher"])
+        return cls(**config)
