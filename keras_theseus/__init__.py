@@ -21,10 +21,11 @@ from keras_theseus import dynabert  # noqa: E402
 from keras_theseus import export  # noqa: E402
 from keras_theseus import models  # noqa: E402
 from keras_theseus import reporting  # noqa: E402
+from keras_theseus import search  # noqa: E402
 from keras_theseus import theseus  # noqa: E402
 from keras_theseus import timing  # noqa: E402
 from keras_theseus import workflows  # noqa: E402
 from keras_theseus.version import __version__  # noqa: E402
 
 __all__ = ["__version__", "callbacks", "datasets", "distill", "dynabert", "export", "models",
-           "reporting", "theseus", "timing", "workflows"]
+           "reporting", "search", "theseus", "timing", "workflows"]

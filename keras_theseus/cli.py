@@ -40,6 +40,7 @@ def _benchmark(args):
 def _config_from_args(args):
     return {
         "method": args.method, "preset": args.preset, "num_layers": args.layers,
+        "width": args.width,
         "sequence_length": args.sequence_length, "batch_size": args.batch_size,
         "teacher_epochs": args.teacher_epochs, "epochs": args.epochs,
         "successor_epochs": args.successor_epochs, "learning_rate": args.learning_rate,
@@ -125,11 +126,15 @@ def _add_compression_args(p, default_length, default_epochs):
     g = p.add_argument_group("compression")
     g.add_argument("--method", choices=METHODS, default="theseus",
                    help="theseus: module replacement, then the successor alone; "
-                        "distill: KD (T 2 + hard labels) into a layer-dropped student")
+                        "distill: KD (T 2 + hard labels) into a layer-dropped student; "
+                        "dynabert: train all width/depth sub-networks, extract "
+                        "(--width, --layers)")
     g.add_argument("--preset", default=DEFAULT_PRESET,
                    help="teacher checkpoint: registered name or HF-format directory "
                         "(default %(default)s)")
     g.add_argument("--layers", type=int, default=3, help="student depth (default 3)")
+    g.add_argument("--width", type=float, default=0.5,
+                   help="dynabert: width multiplier of the extracted student (default 0.5)")
     g.add_argument("--sequence-length", type=int, default=default_length)
     g.add_argument("--batch-size", type=int, default=32)
     g.add_argument("--teacher-epochs", type=int, default=default_epochs,

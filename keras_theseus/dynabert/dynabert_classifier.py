@@ -224,8 +224,10 @@ class DynaBertClassifier(keras.Model):
             np.r_[np.ones(heads), np.zeros(self.num_heads - heads)].astype("float32"))
         neuron = ops.convert_to_tensor(np.r_[np.ones(neurons), np.zeros(
             self.intermediate_dim - neurons)].astype("float32"))
+        # Constant masks even at full width, so the result never depends on
+        # what the mask variables currently select.
         masks = [head] * len(layers), [neuron] * len(layers)
-        if not self.use_masks or width == 1.0:
+        if not self.use_masks:
             masks = None, None
         return self.run_layers(inputs, layers, masks[0], masks[1], training, return_hidden)
 

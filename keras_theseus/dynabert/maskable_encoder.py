@@ -156,7 +156,7 @@ class MaskableTransformerEncoder(TransformerEncoder):
         return config
 
 
-def copy_encoder_weights(source, target, heads=None, neurons=None):
+def copy_encoder_weights(source, target, heads=None, neurons=None, hidden=None):
     """Copy a (maskable or keras-hub) encoder layer's weights into `target`.
 
     Args:
@@ -164,20 +164,25 @@ def copy_encoder_weights(source, target, heads=None, neurons=None):
         heads: indices of the heads to copy (default all); `target` must
             have that many heads of the same size.
         neurons: indices of the FFN neurons to copy (default all).
+        hidden: indices of the hidden units to keep (default all); used by
+            the subarchitecture search to start a narrower model from the
+            teacher. Layer-norm statistics then run over fewer units, so the
+            result is an initialization, not an equivalent network.
     """
     import numpy as np
 
     sa, ta = source._self_attention_layer, target._self_attention_layer
     h = slice(None) if heads is None else np.asarray(heads)
     n = slice(None) if neurons is None else np.asarray(neurons)
+    d = slice(None) if hidden is None else np.asarray(hidden)
     for name in ("_query_dense", "_key_dense", "_value_dense"):
         kernel, bias = getattr(sa, name).get_weights()
-        getattr(ta, name).set_weights([kernel[:, h, :], bias[h, :]])
+        getattr(ta, name).set_weights([kernel[d][:, h, :], bias[h, :]])
     kernel, bias = sa._output_dense.get_weights()
-    ta._output_dense.set_weights([kernel[h, :, :], bias])
+    ta._output_dense.set_weights([kernel[h][:, :, d], bias[d]])
     for name in ("_self_attention_layer_norm", "_feedforward_layer_norm"):
-        getattr(target, name).set_weights(getattr(source, name).get_weights())
+        getattr(target, name).set_weights([w[d] for w in getattr(source, name).get_weights()])
     kernel, bias = source._feedforward_intermediate_dense.get_weights()
-    target._feedforward_intermediate_dense.set_weights([kernel[:, n], bias[n]])
+    target._feedforward_intermediate_dense.set_weights([kernel[d][:, n], bias[n]])
     kernel, bias = source._feedforward_output_dense.get_weights()
-    target._feedforward_output_dense.set_weights([kernel[n, :], bias])
+    target._feedforward_output_dense.set_weights([kernel[n][:, d], bias[d]])

@@ -18,6 +18,8 @@ def frozen_copy(model):
     """A frozen copy of a `DynaBertClassifier` (the teacher of the next phase)."""
     copy = DynaBertClassifier.from_config(model.get_config())
     copy.set_weights(model.get_weights())
+    if copy.use_masks:
+        copy.set_subnetwork(1.0, 1.0)  # the full network, whatever `model` had selected
     copy.trainable = False
     return copy
 
@@ -75,12 +77,14 @@ class DynaBertTrainer(keras.Model):
             if not isinstance(teacher, DynaBertClassifier):
                 raise TypeError("`teacher` must be a DynaBertClassifier, a keras-hub "
                                 f"BertTextClassifier or None. Received: {type(teacher).__name__}")
-            if teacher.num_classes != student.num_classes or \
-                    teacher.hidden_dim != student.hidden_dim:
+            if teacher.num_classes != student.num_classes:
+                raise ValueError(f"Teacher and student classes differ: {teacher.num_classes} "
+                                 f"vs {student.num_classes}.")
+            if hidden_weight and teacher.hidden_dim != student.hidden_dim:
                 raise ValueError(
-                    "Teacher and student must have the same classes and hidden size; got "
-                    f"{teacher.num_classes}/{teacher.hidden_dim} and "
-                    f"{student.num_classes}/{student.hidden_dim}.")
+                    "The hidden-state loss needs the same hidden size; got teacher "
+                    f"{teacher.hidden_dim}, student {student.hidden_dim}. Pass "
+                    "hidden_weight=0 for logits-only distillation.")
             teacher.trainable = False
         self.widths = check_multipliers("widths", widths)
         self.depths = check_multipliers("depths", depths)
@@ -143,8 +147,8 @@ class DynaBertTrainer(keras.Model):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         teacher_logits = teacher_hidden = None
         if self.teacher is not None:
-            teacher_logits, teacher_hidden = self.teacher.run_layers(
-                x, training=False, return_hidden=True)
+            teacher_logits, teacher_hidden = self.teacher.forward(
+                x, 1.0, 1.0, training=False, return_hidden=True)
         variables = self.student.trainable_variables
         total_grads = [tf.zeros_like(v) for v in variables]
         total_loss = 0.0

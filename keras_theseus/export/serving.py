@@ -43,9 +43,14 @@ def serving_path(export_dir, model_name, version=1):
 
 
 def _classifier_parts(model):
+    from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
+
+    if isinstance(model, DynaBertClassifier):
+        return model.max_sequence_length
     if not isinstance(model, keras_hub.models.BertTextClassifier):
         raise TypeError("`model` must be a keras_hub.models.BertTextClassifier (e.g. an "
-                        f"extracted or distilled student). Received: {type(model).__name__}")
+                        "extracted or distilled student) or a DynaBertClassifier. "
+                        f"Received: {type(model).__name__}")
     return model.backbone.max_sequence_length
 
 
@@ -66,7 +71,7 @@ def export_for_serving(model, export_dir, model_name="keras_theseus", version=1,
       not; `serving_default` runs everywhere).
 
     Args:
-        model: a keras-hub `BertTextClassifier`.
+        model: a keras-hub `BertTextClassifier` or a `DynaBertClassifier`.
         export_dir: parent of the model base path.
         model_name: the served model name.
         version: positive int or `"next"`; an existing version directory is

@@ -7,12 +7,13 @@ import shutil
 import time
 
 import keras
+import keras_hub
 
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.teacher import finetune_teacher
 
-METHODS = ("theseus", "distill")
+METHODS = ("theseus", "distill", "dynabert")
 
 
 @dataclasses.dataclass
@@ -20,10 +21,14 @@ class CompressionConfig:
     """What `compress_classifier` does; every field has a working default.
 
     Attributes:
-        method: `"theseus"` (BERT-of-Theseus 6→n, then the successor alone)
-            or `"distill"` (KD into a layer-dropped student).
+        method: `"theseus"` (BERT-of-Theseus 6→n, then the successor
+            alone), `"distill"` (KD into a layer-dropped student) or
+            `"dynabert"` (DynaBERT_w then DynaBERT over widths 1/.75/.5/.25
+            and depths 1/.75/.5, then the `(width, num_layers/L)`
+            sub-network extracted).
         preset: teacher checkpoint (registered name or HF directory).
         num_layers: student depth (Theseus: must divide the teacher's).
+        width: DynaBERT width multiplier of the extracted student.
         sequence_length: tokens per training example.
         batch_size: training batch size.
         teacher_epochs: fine-tuning epochs of the teacher (cached by
@@ -41,6 +46,7 @@ class CompressionConfig:
     method: str = "theseus"
     preset: str = DEFAULT_PRESET
     num_layers: int = 3
+    width: float = 0.5
     sequence_length: int = 64
     batch_size: int = 32
     teacher_epochs: int = 1
@@ -62,6 +68,8 @@ class CompressionConfig:
         if self.successor_epochs < 0:
             raise ValueError("`successor_epochs` must be >= 0. "
                              f"Received: {self.successor_epochs!r}")
+        if not 0 < self.width <= 1:
+            raise ValueError(f"`width` must be in (0, 1]. Received: {self.width!r}")
         for name in ("learning_rate", "teacher_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"`{name}` must be > 0. Received: {getattr(self, name)!r}")
@@ -131,6 +139,25 @@ def compress_classifier(data, config=None, verbose="auto", **overrides):
         histories["replacing"] = result.replacing_history
         if result.successor_history is not None:
             histories["successor"] = result.successor_history
+    elif config.method == "dynabert":
+        from keras_theseus.dynabert import DEFAULT_DEPTHS
+        from keras_theseus.dynabert import DEFAULT_WIDTHS
+        from keras_theseus.dynabert import extract_subnetwork
+        from keras_theseus.dynabert import train_dynabert
+
+        total = teacher.backbone.num_layers
+        if config.num_layers > total:
+            raise ValueError(f"`num_layers`={config.num_layers} exceeds the teacher's {total}.")
+        depth = config.num_layers / total
+        result = train_dynabert(
+            teacher, train, dev, widths=sorted({*DEFAULT_WIDTHS, config.width}, reverse=True),
+            depths=sorted({*DEFAULT_DEPTHS, depth}, reverse=True),
+            width_epochs=config.epochs, depth_epochs=config.epochs,
+            learning_rate=config.learning_rate, jit_compile=config.jit_compile,
+            verbose=verbose)
+        student = extract_subnetwork(result.model, config.width, depth)
+        histories["dynabert_w"] = result.width_history
+        histories["dynabert"] = result.depth_history
     else:
         from keras_theseus.distill import distill_classifier
 
@@ -140,8 +167,13 @@ def compress_classifier(data, config=None, verbose="auto", **overrides):
             verbose=verbose, temperature=2.0, kd_weight=1.0, label_weight=1.0)
         histories["distill"] = history
     wall["compress"] = time.perf_counter() - start
-    for model in (teacher, student):
-        compile_text_classifier(model, jit_compile=config.jit_compile)
+    compile_text_classifier(teacher, jit_compile=config.jit_compile)
+    if isinstance(student, keras_hub.models.BertTextClassifier):
+        compile_text_classifier(student, jit_compile=config.jit_compile)
+    else:  # an extracted DynaBERT sub-network
+        student.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                        jit_compile=config.jit_compile)
     return CompressionRun(teacher=teacher, student=student, preprocessor=preprocessor,
                           config=config, wall_s=wall, histories=histories)
 

@@ -11,6 +11,12 @@ from keras_theseus.timing.latency import measure_latency
 from keras_theseus.timing.latency import synthetic_inputs
 
 
+def num_layers(model):
+    """Encoder depth of a keras-hub classifier or a `DynaBertClassifier`."""
+    backbone = getattr(model, "backbone", None)
+    return backbone.num_layers if backbone is not None else model.num_layers
+
+
 def evaluate_run(run, data, split="test", batch_size=64, latency_batch_sizes=(32, 1),
                  latency_length=128, latency_repeats=10, verbose=0):
     """Accuracy, params, latency and speedup of a run's teacher and student.
@@ -36,7 +42,7 @@ def evaluate_run(run, data, split="test", batch_size=64, latency_batch_sizes=(32
         `speedup_b{B}x{L}` and `train_wall_s`.
     """
     models = {"teacher": run.teacher, "student": run.student}
-    rows = {name: {"layers": m.backbone.num_layers, "params": count_params(m)}
+    rows = {name: {"layers": num_layers(m), "params": count_params(m)}
             for name, m in models.items()}
     ds = data.tf_dataset(split, run.preprocessor, batch_size=batch_size)
     for name, model in models.items():
@@ -149,10 +155,12 @@ def write_report(run_dir, metrics, run, data, files=None, title=None, notes=()):
         "## Configuration", "",
         f"- data: {data.name} ({len(data.train)} train / {len(data.dev)} dev / "
         f"{len(data.test)} test rows)",
-        f"- method: {c.method}; student layers: {c.num_layers}; teacher: {c.preset}",
+        f"- method: {c.method}; student layers: {c.num_layers}"
+        + (f", width {c.width:g}" if c.method == "dynabert" else "") + f"; teacher: {c.preset}",
         f"- sequence length {c.sequence_length}, batch {c.batch_size}, teacher epochs "
         f"{c.teacher_epochs}, compression epochs {c.epochs}"
         + (f" + {c.successor_epochs} successor epoch(s)" if c.method == "theseus" else "")
+        + (" per DynaBERT phase" if c.method == "dynabert" else "")
         + f", learning rate {c.learning_rate}, seed {c.seed}, XLA {c.jit_compile}",
         f"- wall time: teacher {run.wall_s['teacher']:.0f} s, compression "
         f"{run.wall_s['compress']:.0f} s", "",

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from keras_theseus.distill import losses
 
@@ -71,3 +70,12 @@ def test_sparse_cross_entropy_weighted():
     expected = (nll * weights).sum() / weights.sum()
     got = losses.sparse_cross_entropy(labels, logits, weights)
     np.testing.assert_allclose(float(got), expected, rtol=1e-5)
+
+
+def test_soft_cross_entropy_is_kl_plus_teacher_entropy():
+    t, s = RNG.normal(size=(5, 3)), RNG.normal(size=(5, 3))
+    log_pt, log_ps = _log_softmax(t), _log_softmax(s)
+    expected = -(np.exp(log_pt) * log_ps).sum(-1).mean()
+    assert abs(float(losses.soft_cross_entropy(t, s)) - expected) < 1e-5
+    entropy = -(np.exp(log_pt) * log_pt).sum(-1).mean()
+    assert abs(float(losses.soft_target_kl(t, s)) + entropy - expected) < 1e-5

@@ -1,5 +1,3 @@
-import warnings
-
 import keras
 import numpy as np
 import pytest

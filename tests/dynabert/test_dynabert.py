@@ -123,9 +123,13 @@ def test_keras_round_trip_keeps_masks(tmp_path):
 def test_set_subnetwork_equals_forward_with_constant_masks():
     model = tiny_dynabert()
     x, _ = batch()
+    full = model.forward(x)
     for width, depth in [(0.75, 1.0), (0.5, 0.75), (0.25, 0.5)]:
         model.set_subnetwork(width, depth)
         np.testing.assert_allclose(model(x), model.forward(x, width, depth), atol=1e-5)
+    # `forward` uses constant masks: the selected sub-network does not leak in.
+    np.testing.assert_allclose(model.forward(x, 1.0, 1.0), full, atol=1e-6)
+    assert frozen_copy(model).active_subnetwork()[2] == [0, 1, 2, 3]
 
 
 # --- importance and rewiring -------------------------------------------------

@@ -62,14 +62,19 @@ def test_quick_subset_takes_first_rows():
     assert small.name == "toy-quick" and len(data.train) == 64
 
 
-@pytest.mark.parametrize("method", ["theseus", "distill"])
+@pytest.mark.parametrize("method", ["theseus", "distill", "dynabert"])
 def test_compress_evaluate_report(tmp_path, tiny_checkpoint, method):
     data = toy_sentiment()
     run = compress_classifier(data, preset=tiny_checkpoint, method=method, num_layers=1,
                               sequence_length=12, batch_size=16, teacher_epochs=2, epochs=1,
                               teacher_learning_rate=1e-3, learning_rate=1e-3,
                               jit_compile=False, cache_teacher=False, verbose=0)
-    assert run.teacher.backbone.num_layers == 2 and run.student.backbone.num_layers == 1
+    from keras_theseus.workflows.report import num_layers
+
+    assert run.teacher.backbone.num_layers == 2 and num_layers(run.student) == 1
+    if method == "dynabert":  # width 0.5 of 4 heads, FFN 64 -> 32
+        assert (run.student.num_heads, run.student.intermediate_dim) == (2, 32)
+        assert set(run.histories) >= {"dynabert_w", "dynabert"}
     assert set(run.wall_s) == {"teacher", "compress"}
     metrics = evaluate_run(run, data, latency_batch_sizes=(4,), latency_repeats=2)
     assert list(metrics.index) == ["teacher", "student"]

@@ -1,0 +1,43 @@
+"""What every benchmark script shares: teacher/data arguments, loading, accuracy."""
+
+import os
+
+import keras
+
+import keras_theseus as kt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def add_teacher_arguments(parser, sequence_length=64):
+    """`--dataset --preset --sequence-length --teacher-epochs --batch-size --results`."""
+    parser.add_argument("--dataset", default="movie_reviews",
+                        choices=sorted(kt.datasets.LOADERS))
+    parser.add_argument("--preset", default=kt.models.DEFAULT_PRESET)
+    parser.add_argument("--sequence-length", type=int, default=sequence_length)
+    parser.add_argument("--teacher-epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--results", default=os.path.join(HERE, "results.json"))
+
+
+def load_teacher_and_splits(args):
+    """The cached fine-tuned teacher and batched train/dev/test splits.
+
+    Returns `(data, teacher, preprocessor, train, dev, test)`.
+    """
+    data = kt.datasets.load_dataset(args.dataset)
+    teacher, pre, _ = kt.models.finetune_teacher(
+        data, preset=args.preset, sequence_length=args.sequence_length,
+        epochs=args.teacher_epochs, batch_size=args.batch_size, verbose=2)
+    train = data.tf_dataset("train", pre, batch_size=args.batch_size)
+    dev = data.tf_dataset("dev", pre, batch_size=64)
+    test = data.tf_dataset("test", pre, batch_size=64)
+    return data, teacher, pre, train, dev, test
+
+
+def accuracy(model, ds):
+    """Accuracy of any logits classifier (keras-hub or DynaBertClassifier), XLA."""
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                  jit_compile=True)
+    return float(model.evaluate(ds, verbose=0, return_dict=True)["accuracy"])

@@ -1,0 +1,183 @@
+"""DynaBERT on a fine-tuned teacher: accuracy, params, FLOPs and latency of every sub-network.
+
+    .venv/bin/python benchmarks/dynabert_subnetworks.py          # MiniLM-L6, movie reviews
+
+1. The cached fine-tuned teacher (same as the other benchmarks) is converted,
+   its heads and neurons scored on dev batches and rewired.
+2. DynaBERT_w (`--width-epochs`, widths 1/.75/.5/.25, λ2 0.1) then DynaBERT
+   (`--depth-epochs`, depths 1/.75/.5 × widths, λ2 1), all through `fit`.
+3. Every (w, d) sub-network is extracted as a smaller dense model and scored
+   on dev and test; params, FLOPs (b1×128) and latency (b32×128, XLA,
+   interleaved with the teacher) are measured.
+4. Baselines for `--baselines` shapes: the same sub-network cut from the
+   rewired teacher without DynaBERT training, fine-tuned on the labels for
+   `--baseline-epochs`.
+Records go to results.json / RESULTS.md, the table to
+`dynabert_<dataset>.csv` and the accuracy-vs-latency plot to
+`dynabert_<dataset>.png`.
+"""
+
+import argparse
+import os
+import time
+
+import keras
+import pandas as pd
+
+import keras_theseus as kt
+from common import HERE
+from common import accuracy
+from common import add_teacher_arguments
+from common import load_teacher_and_splits
+from keras_theseus.dynabert import DynaBertClassifier
+from keras_theseus.dynabert import compute_importance
+from keras_theseus.dynabert import extract_subnetwork
+from keras_theseus.dynabert import rewire
+from keras_theseus.dynabert import train_dynabert
+
+
+
+
+def plot(table, teacher_row, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    dyn = table[table["kind"] == "dynabert"]
+    for depth, group in dyn.groupby("depth"):
+        group = group.sort_values("latency_ms")
+        ax.plot(group["latency_ms"], 100 * group["test_accuracy"], "o-", label=f"DynaBERT d={depth:g}")
+        for _, row in group.iterrows():
+            ax.annotate(f"w{row['width']:g}", (row["latency_ms"], 100 * row["test_accuracy"]),
+                        textcoords="offset points", xytext=(4, -10), fontsize=7)
+    base = table[table["kind"] == "baseline"]
+    if len(base):
+        ax.scatter(base["latency_ms"], 100 * base["test_accuracy"], marker="x", s=60,
+                   color="black", label="same shape, fine-tuned only")
+    ax.scatter([teacher_row["latency_ms"]], [100 * teacher_row["test_accuracy"]], marker="*",
+               s=150, color="red", label="teacher")
+    ax.set_xlabel("latency b32×128, ms (median)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_teacher_arguments(p)
+    p.add_argument("--width-epochs", type=int, default=1)
+    p.add_argument("--depth-epochs", type=int, default=1)
+    p.add_argument("--learning-rate", type=float, default=5e-5)
+    p.add_argument("--importance-batches", type=int, default=16)
+    p.add_argument("--baselines", nargs="*", default=["0.5,1.0", "0.5,0.5"],
+                   help="width,depth shapes to fine-tune independently")
+    p.add_argument("--baseline-epochs", type=int, default=2)
+    p.add_argument("--limit-batches", type=int, default=None,
+                   help="Smoke test: train on this many batches per epoch only.")
+    args = p.parse_args()
+
+    _, teacher, _, train, dev, test = load_teacher_and_splits(args)
+    if args.limit_batches:
+        train, dev, test = (d.take(args.limit_batches) for d in (train, dev, test))
+    teacher_scores = {"dev": accuracy(teacher, dev), "test": accuracy(teacher, test)}
+    print(f"teacher: {teacher_scores}", flush=True)
+
+    start = time.time()
+    result = train_dynabert(
+        teacher, train, dev, importance_data=dev, width_epochs=args.width_epochs,
+        depth_epochs=args.depth_epochs, learning_rate=args.learning_rate,
+        importance_batches=args.importance_batches, verbose=2)
+    wall = time.time() - start
+    model = result.model
+    print(f"DynaBERT trained in {wall:.0f}s", flush=True)
+
+    rows, models = [], {"teacher": teacher}
+    for depth in kt.dynabert.DEFAULT_DEPTHS:
+        for width in kt.dynabert.DEFAULT_WIDTHS:
+            small = extract_subnetwork(model, width, depth)
+            name = f"w{width:g}_d{depth:g}"
+            models[name] = small
+            rows.append({"name": name, "kind": "dynabert", "width": width, "depth": depth,
+                         "dev_accuracy": accuracy(small, dev),
+                         "test_accuracy": accuracy(small, test)})
+            print(rows[-1], flush=True)
+
+    # Baselines: the same shape cut from the rewired teacher, fine-tuned on labels only.
+    rewired = DynaBertClassifier.from_classifier(teacher)
+    heads, neurons = compute_importance(rewired, dev, args.importance_batches)
+    rewire(rewired, heads, neurons)
+    for spec in args.baselines:
+        width, depth = (float(v) for v in spec.split(","))
+        keras.utils.set_random_seed(0)
+        small = extract_subnetwork(rewired, width, depth)
+        total = int(train.cardinality()) * args.baseline_epochs
+        small.compile(optimizer=kt.models.bert_optimizer(args.learning_rate,
+                                                         total_steps=total),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                      jit_compile=True)
+        small.fit(train, validation_data=dev, epochs=args.baseline_epochs, verbose=2,
+                  shuffle=False)
+        name = f"baseline_w{width:g}_d{depth:g}"
+        models[name] = small
+        rows.append({"name": name, "kind": "baseline", "width": width, "depth": depth,
+                     "dev_accuracy": accuracy(small, dev),
+                     "test_accuracy": accuracy(small, test)})
+        print(rows[-1], flush=True)
+
+    x = kt.timing.synthetic_inputs(32, 128, teacher.backbone.vocabulary_size)
+    latency = kt.timing.measure_latency(models, x, warmup=2, repeats=10)
+    teacher_flops = kt.timing.count_flops(teacher, 1, 128)
+    for row in rows:
+        m = models[row["name"]]
+        row["params"] = kt.timing.count_params(m)
+        row["gflops_b1x128"] = kt.timing.count_flops(m, 1, 128) / 1e9
+        row["latency_ms"] = latency[row["name"]]["median_ms"]
+        row["speedup"] = latency["teacher"]["median_ms"] / row["latency_ms"]
+        row["flops_ratio"] = teacher_flops / (row["gflops_b1x128"] * 1e9)
+        row["speedup_over_flops_ratio"] = row["speedup"] / row["flops_ratio"]
+        row["retention"] = row["test_accuracy"] / teacher_scores["test"]
+    table = pd.DataFrame(rows)
+    teacher_row = {"latency_ms": latency["teacher"]["median_ms"],
+                   "test_accuracy": teacher_scores["test"]}
+    csv = os.path.join(HERE, f"dynabert_{args.dataset}.csv")
+    png = os.path.join(HERE, f"dynabert_{args.dataset}.png")
+    if not args.limit_batches:
+        table.to_csv(csv, index=False)
+        plot(table, teacher_row, png,
+             f"DynaBERT sub-networks of {args.preset} on {args.dataset}")
+    print(table.to_string(), flush=True)
+    if args.limit_batches:
+        return
+    for row in rows:
+        kt.reporting.append_record(kt.reporting.make_record(
+            experiment=f"dynabert_{args.dataset}", dataset=args.dataset,
+            method=(f"DynaBERT w{row['width']:g} d{row['depth']:g}" if row["kind"] == "dynabert"
+                    else f"same shape w{row['width']:g} d{row['depth']:g}, fine-tuned only"),
+            teacher=args.preset, metric="test_accuracy",
+            teacher_metric=teacher_scores["test"], student_metric=row["test_accuracy"],
+            teacher_params=kt.timing.count_params(teacher), student_params=row["params"],
+            latency_ms_teacher=latency["teacher"]["median_ms"],
+            latency_ms_student=row["latency_ms"], batch_size=32, sequence_length=128,
+            split="test",
+            student_config={"width": row["width"], "depth": row["depth"]},
+            notes=(f"dev {row['dev_accuracy']:.4f}; FLOPs ratio {row['flops_ratio']:.2f}, "
+                   f"speedup/FLOPs ratio {row['speedup_over_flops_ratio']:.2f}; "
+                   + (f"{args.width_epochs}+{args.depth_epochs} epochs (DynaBERT_w, DynaBERT), "
+                      f"lr {args.learning_rate:g}, len {args.sequence_length}, wall {wall:.0f}s"
+                      if row["kind"] == "dynabert" else
+                      f"cut from the rewired teacher, {args.baseline_epochs} epochs on labels")
+                   + "."),
+            extra=dict(row)), args.results)
+    kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Bort-style subarchitecture search under the fine-tuned MiniLM teacher, then the winner distilled.
+
+    .venv/bin/python benchmarks/subarchitecture_search.py
+
+1. Space: depths 2/3/4 × heads 8/12 (head size 32) × hidden 256/384 × FFN 768
+   (12 candidates), each cut from the importance-rewired teacher, distilled
+   for `--steps` steps, measured (params, FLOPs, b32×128 latency
+   interleaved with the teacher, CE against the teacher on held-out dev).
+   Resumable: finished candidates are kept in `search_<dataset>.csv`.
+2. W and the Pareto frontier; plot `search_<dataset>.png`.
+3. The argmax-W candidate is distilled for `--epochs` (soft CE + label CE)
+   and scored on test: retention and speedup go to results.json / RESULTS.md.
+"""
+
+import argparse
+import os
+import time
+
+import keras
+
+import keras_theseus as kt
+from common import HERE
+from common import accuracy
+from common import add_teacher_arguments
+from common import load_teacher_and_splits
+from keras_theseus.dynabert import DynaBertTrainer
+from keras_theseus.search import SearchSpace
+from keras_theseus.search import extract_candidate
+from keras_theseus.search import plot_search
+from keras_theseus.search import prepare_teacher
+from keras_theseus.search import search_subarchitectures
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_teacher_arguments(p)
+    p.add_argument("--depths", type=int, nargs="+", default=[2, 3, 4])
+    p.add_argument("--heads", type=int, nargs="+", default=[8, 12])
+    p.add_argument("--hidden-sizes", type=int, nargs="+", default=[256, 384])
+    p.add_argument("--intermediate-sizes", type=int, nargs="+", default=[768])
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--heldout-batches", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--learning-rate", type=float, default=1e-4)
+    p.add_argument("--time-budget", type=float, default=None, help="seconds for the search")
+    args = p.parse_args()
+
+    _, teacher, _, train, dev, test = load_teacher_and_splits(args)
+    heldout = dev.take(args.heldout_batches)
+    teacher_test = accuracy(teacher, test)
+
+    space = SearchSpace(depths=args.depths, heads=args.heads, hidden_sizes=args.hidden_sizes,
+                        intermediate_sizes=args.intermediate_sizes)
+    csv = os.path.join(HERE, f"search_{args.dataset}.csv")
+    start = time.time()
+    table = search_subarchitectures(teacher, train, heldout, space, steps=args.steps,
+                                    results_path=csv, learning_rate=args.learning_rate,
+                                    time_budget_seconds=args.time_budget)
+    search_wall = time.time() - start
+    print(table.to_string(), flush=True)
+    plot_search(table, os.path.join(HERE, f"search_{args.dataset}.png"),
+                title=f"{len(table)} candidates under {args.preset}, {args.steps} KD steps each")
+    best = table.iloc[0]
+    print(f"chosen: {best['name']} (pareto {best['pareto']})", flush=True)
+
+    # Distil the chosen candidate fully.
+    source = prepare_teacher(teacher, heldout)
+    candidate = next(c for c in space.candidates(teacher) if c.name == best["name"])
+    keras.utils.set_random_seed(0)
+    student = extract_candidate(source, candidate)
+    trainer = DynaBertTrainer(student, kt.dynabert.frozen_copy(source), widths=[1.0],
+                              depths=[1.0], hidden_weight=0.0, label_weight=1.0)
+    total = int(train.cardinality()) * args.epochs
+    trainer.compile(optimizer=kt.models.bert_optimizer(args.learning_rate, total_steps=total),
+                    metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                    jit_compile=True)
+    start = time.time()
+    trainer.fit(train, validation_data=dev, epochs=args.epochs, verbose=2, shuffle=False)
+    wall = time.time() - start
+    scores = {"dev": accuracy(student, dev), "test": accuracy(student, test)}
+    latency = kt.timing.measure_latency(
+        {"teacher": teacher, "student": student},
+        kt.timing.synthetic_inputs(32, 128, teacher.backbone.vocabulary_size),
+        warmup=2, repeats=10)
+    speedup = latency["teacher"]["median_ms"] / latency["student"]["median_ms"]
+    print(f"{best['name']}: test {scores['test']:.4f} (teacher {teacher_test:.4f}), "
+          f"speedup {speedup:.2f}", flush=True)
+    kt.reporting.append_record(kt.reporting.make_record(
+        experiment=f"search_{args.dataset}", dataset=args.dataset,
+        method=f"search winner {best['name']} ({len(table)} candidates, {args.steps} steps)",
+        teacher=args.preset, metric="test_accuracy", teacher_metric=teacher_test,
+        student_metric=scores["test"], teacher_params=kt.timing.count_params(teacher),
+        student_params=kt.timing.count_params(student),
+        latency_ms_teacher=latency["teacher"]["median_ms"],
+        latency_ms_student=latency["student"]["median_ms"], batch_size=32,
+        sequence_length=128, split="test",
+        student_config={"layers": int(best["num_layers"]), "heads": int(best["num_heads"]),
+                        "hidden": int(best["hidden_dim"]),
+                        "intermediate": int(best["intermediate_dim"])},
+        notes=(f"argmax W (equal weights) of {len(table)} candidates, on the Pareto frontier: "
+               f"{bool(best['pareto'])}; search wall {search_wall:.0f}s; then {args.epochs} "
+               f"epochs soft CE + label CE at lr {args.learning_rate:g}, len "
+               f"{args.sequence_length}; dev {scores['dev']:.4f}; wall {wall:.0f}s; table "
+               f"{os.path.basename(csv)}."),
+        extra={"table": table.to_dict("records"), "dev_accuracy": scores["dev"],
+               "wall_seconds": wall, "search_wall_seconds": search_wall}), args.results)
+    kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
+
+
+if __name__ == "__main__":
+    main()

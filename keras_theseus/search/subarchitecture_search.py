@@ -1,0 +1,166 @@
+"""Bort-style subarchitecture search: extract, distil briefly, measure, score."""
+
+import os
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+
+from keras_theseus.distill.losses import soft_cross_entropy
+from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
+from keras_theseus.dynabert.importance import compute_importance
+from keras_theseus.dynabert.importance import rewire
+from keras_theseus.dynabert.trainer import DynaBertTrainer
+from keras_theseus.dynabert.trainer import frozen_copy
+from keras_theseus.models.classifier import bert_optimizer
+from keras_theseus.search.extraction import extract_candidate
+from keras_theseus.search.scoring import pareto_front
+from keras_theseus.search.scoring import w_score
+from keras_theseus.timing.flops import count_flops
+from keras_theseus.timing.latency import measure_latency
+from keras_theseus.timing.latency import synthetic_inputs
+
+COLUMNS = ["name", "num_layers", "num_heads", "hidden_dim", "intermediate_dim", "params",
+           "gflops", "latency_ms", "teacher_latency_ms", "speedup", "error", "accuracy",
+           "train_seconds"]
+
+
+def prepare_teacher(teacher, importance_data, importance_batches=None):
+    """A frozen, importance-rewired `DynaBertClassifier` copy of a keras-hub classifier."""
+    model = DynaBertClassifier.from_classifier(teacher, use_masks=True)
+    heads, neurons = compute_importance(model, importance_data, importance_batches)
+    rewire(model, heads, neurons)
+    return model
+
+
+def evaluate_against_teacher(student, teacher, data):
+    """Cross-entropy of `student` against the teacher's softmax, and label accuracy."""
+    ce, correct, seen = [], 0, 0
+    for x, y in data:
+        t = teacher.forward(x, 1.0, 1.0)
+        s = student(x, training=False)
+        ce.append(float(soft_cross_entropy(t, s)) * len(y))
+        correct += int((np.argmax(np.asarray(s), -1) == np.asarray(y)).sum())
+        seen += len(y)
+    return sum(ce) / seen, correct / seen
+
+
+def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
+                            results_path=None, importance_data=None, importance_batches=8,
+                            learning_rate=1e-4, label_weight=0.0, max_candidates=None,
+                            time_budget_seconds=None, latency_batch_size=32,
+                            latency_sequence_length=128, latency_repeats=5, weights=None,
+                            jit_compile=True, verbose=1):
+    """Search `space` under `teacher`: each candidate extracted, distilled `steps` steps, measured.
+
+    For every candidate, fewest parameters first:
+    1. extract initial weights from the rewired teacher (`extract_candidate`);
+    2. distil for `steps` batches of `train_data` (soft CE against the
+       teacher's logits, + `label_weight` · label CE);
+    3. measure parameters, FLOPs (batch 1), latency on this device
+       (`latency_batch_size` × `latency_sequence_length`, interleaved with
+       the teacher, XLA) and the error: cross-entropy against the teacher's
+       outputs on `heldout_data` (plus label accuracy).
+    Then `W` (`w_score`) and the Pareto frontier over (params, latency,
+    error) are added, the table is sorted by W, and the best candidate is the
+    first row (argmax W is always on the frontier).
+
+    Resumable: with `results_path`, each finished candidate is appended to
+    that CSV at once and skipped when the search runs again. Budget:
+    `max_candidates` and/or `time_budget_seconds` stop the search between
+    candidates.
+
+    Args:
+        teacher: fine-tuned keras-hub `BertTextClassifier`.
+        train_data: batches of `(inputs, labels)`; the first `steps` are used.
+        heldout_data: batches for the error (e.g. a slice of dev).
+        space: a `SearchSpace`.
+        steps: distillation steps per candidate.
+        results_path: CSV to resume from and write to.
+        importance_data, importance_batches: data for head/neuron importance
+            (default `heldout_data`).
+        learning_rate: AdamW peak for the short distillation.
+        weights: W weights (see `w_score`).
+        verbose: 1 prints one progress line per candidate.
+
+    Returns:
+        DataFrame (one row per finished candidate) with `COLUMNS`, `W` and
+        `pareto`, best first.
+
+    Example:
+    ```python
+    space = SearchSpace(depths=[2, 3, 4], heads=[6, 12], hidden_sizes=[384],
+                        intermediate_sizes=[768, 1536])
+    table = search_subarchitectures(teacher, train, dev.take(8), space, steps=100,
+                                    results_path="search.csv")
+    table.iloc[0]   # the chosen candidate
+    ```
+    """
+    candidates = space.candidates(teacher)
+    done = pd.DataFrame(columns=COLUMNS)
+    if results_path and os.path.isfile(results_path):
+        done = pd.read_csv(results_path)
+        missing = set(COLUMNS) - set(done.columns)
+        if missing:
+            raise ValueError(f"{results_path} lacks columns {sorted(missing)}; is it a search "
+                             "table? Remove it or pass another `results_path`.")
+    finished = set(done["name"])
+    source = prepare_teacher(teacher, importance_data if importance_data is not None
+                             else heldout_data, importance_batches)
+    frozen = frozen_copy(source)
+    batches = list(train_data.take(steps))
+    if len(batches) < steps:
+        raise ValueError(f"`train_data` has {len(batches)} batches; `steps`={steps} needs more.")
+    x_latency = synthetic_inputs(latency_batch_size,
+                                 min(latency_sequence_length, source.max_sequence_length),
+                                 source.vocabulary_size)
+    start = time.perf_counter()
+    todo = [c for c in candidates if c.name not in finished]
+    if max_candidates is not None:
+        todo = todo[:max(0, max_candidates - len(finished))]
+    for k, candidate in enumerate(todo, start=1):
+        if time_budget_seconds is not None and time.perf_counter() - start > time_budget_seconds:
+            if verbose:
+                print(f"time budget of {time_budget_seconds:.0f}s reached; "
+                      f"{len(todo) - k + 1} candidate(s) left for a resumed run.", flush=True)
+            break
+        t0 = time.perf_counter()
+        keras.utils.set_random_seed(0)
+        student = extract_candidate(source, candidate)
+        trainer = DynaBertTrainer(student, frozen, widths=[1.0], depths=[1.0],
+                                  hidden_weight=0.0, label_weight=label_weight)
+        trainer.compile(optimizer=bert_optimizer(learning_rate, total_steps=steps),
+                        jit_compile=jit_compile)
+        for x, y in batches:
+            trainer.train_on_batch(x, y)
+        train_seconds = time.perf_counter() - t0
+        error, accuracy = evaluate_against_teacher(student, frozen, heldout_data)
+        latency = measure_latency({"teacher": frozen, "candidate": student}, x_latency,
+                                  warmup=2, repeats=latency_repeats)
+        row = {
+            "name": candidate.name, "num_layers": candidate.num_layers,
+            "num_heads": candidate.num_heads, "hidden_dim": candidate.hidden_dim,
+            "intermediate_dim": candidate.intermediate_dim,
+            "params": int(student.count_params()),
+            "gflops": count_flops(student, 1, min(128, source.max_sequence_length)) / 1e9,
+            "latency_ms": latency["candidate"]["median_ms"],
+            "teacher_latency_ms": latency["teacher"]["median_ms"],
+            "speedup": latency["teacher"]["median_ms"] / latency["candidate"]["median_ms"],
+            "error": error, "accuracy": accuracy, "train_seconds": train_seconds,
+        }
+        done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
+        if results_path:
+            pd.DataFrame([row])[COLUMNS].to_csv(
+                results_path, mode="a", index=False,
+                header=not os.path.isfile(results_path))
+        if verbose:
+            print(f"[{len(done)}/{len(candidates)}] {candidate.name}: {row['params'] / 1e6:.1f}M "
+                  f"params, CE {error:.4f}, acc {accuracy:.4f}, {row['latency_ms']:.0f} ms "
+                  f"({row['speedup']:.2f}×), {time.perf_counter() - t0:.0f}s", flush=True)
+    if done.empty:
+        return done.assign(W=[], pareto=[])
+    done = done.reset_index(drop=True)
+    done["W"] = w_score(done, weights)
+    done["pareto"] = pareto_front(done)
+    return done.sort_values("W", ascending=False).reset_index(drop=True)
