@@ -6,7 +6,8 @@
    (12 candidates), each cut from the importance-rewired teacher, distilled
    for `--steps` steps, measured (params, FLOPs, b32×128 latency
    interleaved with the teacher, CE against the teacher on held-out dev).
-   Resumable: finished candidates are kept in `search_<dataset>.csv`.
+   Resumable: finished candidates are kept in `search_<dataset>.csv`; a final
+   pass times all architectures together (`search_<dataset>_scored.csv`).
 2. W and the Pareto frontier; plot `search_<dataset>.png`.
 3. The argmax-W candidate is distilled for `--epochs` (soft CE + label CE)
    and scored on test: retention and speedup go to results.json / RESULTS.md.
@@ -59,6 +60,7 @@ def main():
                                     time_budget_seconds=args.time_budget)
     search_wall = time.time() - start
     print(table.to_string(), flush=True)
+    table.to_csv(os.path.join(HERE, f"search_{args.dataset}_scored.csv"), index=False)
     plot_search(table, os.path.join(HERE, f"search_{args.dataset}.png"),
                 title=f"{len(table)} candidates under {args.preset}, {args.steps} KD steps each")
     best = table.iloc[0]

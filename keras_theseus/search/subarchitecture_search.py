@@ -51,7 +51,7 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
                             learning_rate=1e-4, label_weight=0.0, max_candidates=None,
                             time_budget_seconds=None, latency_batch_size=32,
                             latency_sequence_length=128, latency_repeats=5, weights=None,
-                            jit_compile=True, verbose=1):
+                            final_latency_pass=True, jit_compile=True, verbose=1):
     """Search `space` under `teacher`: each candidate extracted, distilled `steps` steps, measured.
 
     For every candidate, fewest parameters first:
@@ -82,6 +82,12 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
             (default `heldout_data`).
         learning_rate: AdamW peak for the short distillation.
         weights: W weights (see `w_score`).
+        final_latency_pass: after the last candidate, time every finished
+            candidate's architecture again in one interleaved session with
+            the teacher and use those latencies, so a table assembled over
+            several (resumed) runs, or measured while the machine was busy,
+            still compares like with like. Latency does not depend on the
+            weights, so the architectures are rebuilt, not retrained.
         verbose: 1 prints one progress line per candidate.
 
     Returns:
@@ -161,6 +167,20 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
     if done.empty:
         return done.assign(W=[], pareto=[])
     done = done.reset_index(drop=True)
+    if final_latency_pass:
+        by_name = {c.name: c for c in candidates}
+        timed = {"teacher": frozen}
+        timed.update({name: extract_candidate(source, by_name[name])
+                      for name in done["name"] if name in by_name})
+        stats = measure_latency(timed, x_latency, warmup=2, repeats=latency_repeats)
+        for i, name in enumerate(done["name"]):
+            if name in stats:
+                done.loc[i, "latency_ms"] = stats[name]["median_ms"]
+                done.loc[i, "teacher_latency_ms"] = stats["teacher"]["median_ms"]
+                done.loc[i, "speedup"] = stats["teacher"]["median_ms"] / stats[name]["median_ms"]
+        if verbose:
+            print(f"final latency pass: {len(timed) - 1} candidates and the teacher timed "
+                  "together.", flush=True)
     done["W"] = w_score(done, weights)
     done["pareto"] = pareto_front(done)
     return done.sort_values("W", ascending=False).reset_index(drop=True)
