@@ -73,9 +73,10 @@ def plot_search(table, path, x="latency_ms", y="error", title=""):
     front = table[table["pareto"]]
     rest = table[~table["pareto"]]
     ax.scatter(rest[x], rest[y], color="0.6", label="candidate")
-    ax.scatter(front[x], front[y], color="tab:blue", label="Pareto frontier")
-    line = front.sort_values(x)
-    ax.plot(line[x], line[y], color="tab:blue", alpha=0.4)
+    # The frontier is over (params, latency, error): in this 2-D view it is a set of
+    # points, not a curve, so it is marked rather than joined.
+    ax.scatter(front[x], front[y], color="tab:blue",
+               label="Pareto frontier (params, latency, error)")
     best = table.loc[table["W"].idxmax()]
     ax.scatter([best[x]], [best[y]], marker="*", s=200, color="tab:red",
                label=f"argmax W: {best['name']}")
