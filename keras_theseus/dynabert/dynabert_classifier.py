@@ -11,6 +11,7 @@ from keras_theseus.dynabert.multipliers import depth_layers
 from keras_theseus.dynabert.multipliers import subnetwork_masks
 from keras_theseus.dynabert.multipliers import width_sizes
 from keras_theseus.models.bert_backbone import _resolve_activation
+from keras_theseus.models.layer_dropping import EMBEDDING_AND_POOLER_LAYERS
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
@@ -121,8 +122,7 @@ class DynaBertClassifier(keras.Model):
             num_segments=backbone.num_segments,
             hidden_activation=getattr(backbone, "hidden_activation", "gelu_approximate"),
             dropout=classifier.dropout, use_masks=use_masks)
-        for name in ("token_embedding", "position_embedding", "segment_embedding",
-                     "embeddings_layer_norm", "pooled_dense"):
+        for name in EMBEDDING_AND_POOLER_LAYERS:
             getattr(model, name).set_weights(backbone.get_layer(name).get_weights())
         for source, target in zip(backbone.transformer_layers, model.encoder_layers):
             copy_encoder_weights(source, target)
@@ -148,8 +148,7 @@ class DynaBertClassifier(keras.Model):
             intermediate_dim=self.intermediate_dim, dropout=self.dropout,
             max_sequence_length=self.max_sequence_length, num_segments=self.num_segments,
             hidden_activation=self.hidden_activation)
-        for name in ("token_embedding", "position_embedding", "segment_embedding",
-                     "embeddings_layer_norm", "pooled_dense"):
+        for name in EMBEDDING_AND_POOLER_LAYERS:
             backbone.get_layer(name).set_weights(getattr(self, name).get_weights())
         for source, target in zip(self.encoder_layers, backbone.transformer_layers):
             copy_encoder_weights(source, target)

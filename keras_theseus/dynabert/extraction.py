@@ -4,6 +4,7 @@ from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
 from keras_theseus.dynabert.maskable_encoder import copy_encoder_weights
 from keras_theseus.dynabert.multipliers import depth_layers
 from keras_theseus.dynabert.multipliers import width_sizes
+from keras_theseus.models.layer_dropping import EMBEDDING_AND_POOLER_LAYERS
 
 
 def extract_subnetwork(model, width=1.0, depth=1.0, as_keras_hub=False):
@@ -45,8 +46,7 @@ def extract_subnetwork(model, width=1.0, depth=1.0, as_keras_hub=False):
         key_dim=model.key_dim, hidden_activation=model.hidden_activation,
         dropout=model.dropout, use_masks=False,
         name=f"dynabert_w{width:g}_d{depth:g}".replace(".", ""))
-    for name in ("token_embedding", "position_embedding", "segment_embedding",
-                 "embeddings_layer_norm", "pooled_dense", "output_dense"):
+    for name in EMBEDDING_AND_POOLER_LAYERS + ("output_dense",):
         getattr(small, name).set_weights(getattr(model, name).get_weights())
     for target, index in zip(small.encoder_layers, layers):
         copy_encoder_weights(model.encoder_layers[index], target, heads=range(heads),
