@@ -11,6 +11,7 @@ from keras_theseus.datasets.clue import load_clue
 from keras_theseus.datasets.clue import validate_clue_submission
 from keras_theseus.datasets.clue import write_clue_submission
 from keras_theseus.datasets.movie_reviews import load_movie_reviews
+from keras_theseus.datasets.pipeline import bucket_by_length
 from keras_theseus.datasets.pipeline import make_tf_dataset
 from keras_theseus.datasets.splits import TextClassificationData
 from keras_theseus.datasets.splits import deduplicate

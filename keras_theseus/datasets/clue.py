@@ -255,16 +255,17 @@ class ClueData(TextClassificationData):
     label_codes: list = dataclasses.field(default_factory=list)
 
     def tf_dataset(self, split, preprocessor, batch_size=32, shuffle=None, seed=0,
-                   drop_remainder=None):
+                   drop_remainder=None, bucket_widths=None):
         """Like `TextClassificationData.tf_dataset`; `test` yields inputs only."""
         if split != "test":
             return super().tf_dataset(split, preprocessor, batch_size, shuffle, seed,
-                                      drop_remainder)
+                                      drop_remainder, bucket_widths)
         from keras_theseus.datasets.pipeline import make_tf_dataset
 
         return make_tf_dataset(self.test, preprocessor, text_columns=self.text_columns,
                                label_column=None, batch_size=batch_size,
-                               drop_remainder=bool(drop_remainder))
+                               drop_remainder=bool(drop_remainder),
+                               bucket_widths=bucket_widths)
 
     def summary(self):
         """Counts per labelled split and label, plus the test size."""

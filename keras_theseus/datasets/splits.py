@@ -107,14 +107,15 @@ class TextClassificationData:
         return getattr(self, name)
 
     def tf_dataset(self, split, preprocessor, batch_size=32, shuffle=None, seed=0,
-                   drop_remainder=None):
+                   drop_remainder=None, bucket_widths=None):
         """A tokenized, batched, prefetched `tf.data.Dataset` of one split.
 
         The train split is shuffled and its last partial batch dropped by
         default (static batch shapes, which XLA-compiled steps with
         `tf.cond` need; reshuffling drops different rows each epoch); other
-        splits keep every row, in order. See
-        `keras_theseus.datasets.make_tf_dataset`.
+        splits keep every row, in order. `bucket_widths` pads each batch only
+        to its sentences' length bucket (rows then come grouped by length).
+        See `keras_theseus.datasets.make_tf_dataset`.
         """
         from keras_theseus.datasets.pipeline import make_tf_dataset
 
@@ -127,6 +128,7 @@ class TextClassificationData:
             shuffle=training if shuffle is None else shuffle,
             seed=seed,
             drop_remainder=training if drop_remainder is None else drop_remainder,
+            bucket_widths=bucket_widths,
         )
 
     def summary(self):

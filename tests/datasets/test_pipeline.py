@@ -159,3 +159,95 @@ def test_train_split_drops_partial_batch_others_keep_every_row(preprocessor, fra
     assert sum(map(len, dev)) == len(frame)
     spec = data.tf_dataset("train", preprocessor, batch_size=3).element_spec
     assert spec[0]["token_ids"].shape[0] == 3  # static batch size
+
+
+def _rows(batches):
+    """`{tokens without padding: (label, padded width)}` over all batches."""
+    rows = {}
+    for x, y in batches:
+        for ids, mask, label in zip(x["token_ids"], x["padding_mask"], y):
+            rows[tuple(ids[mask.astype(bool)])] = (int(label), len(ids))
+    return rows
+
+
+def test_bucketing_pads_each_batch_to_its_bucket_only(preprocessor):
+    long = "the movie was good and the acting was great and the plot was fun"
+    frame = pd.DataFrame({"text": ["ok", "bad", long, "fine film", long + " !", "yes"],
+                          "label": [0, 1, 1, 0, 1, 0]})
+    plain = _batches(make_tf_dataset(frame, preprocessor, batch_size=4))
+    bucketed = _batches(make_tf_dataset(frame, preprocessor, batch_size=4,
+                                        bucket_widths=(8, SEQ_LEN)))
+    # Same rows, same labels, same real tokens; only the padding differs.
+    assert {k: v[0] for k, v in _rows(bucketed).items()} == \
+        {k: v[0] for k, v in _rows(plain).items()}
+    widths = sorted(x["token_ids"].shape[1] for x, _ in bucketed)
+    assert widths == [8, SEQ_LEN]
+    for x, _ in bucketed:
+        lengths = x["padding_mask"].sum(1)
+        # The smallest bucket that holds the batch's longest sentence.
+        assert x["token_ids"].shape[1] == (8 if lengths.max() <= 8 else SEQ_LEN)
+        assert ((x["token_ids"] != 0) == x["padding_mask"].astype(bool)).all()
+        assert (x["segment_ids"] == 0).all()
+
+
+def test_bucketing_with_pairs_unlabelled_and_static_batches(preprocessor, frame):
+    pairs = _batches(make_tf_dataset(frame, preprocessor, text_columns=("text", "second"),
+                                     batch_size=2, bucket_widths=(12, SEQ_LEN)))
+    assert sum(len(y) for _, y in pairs) == len(frame)
+    assert any(x["segment_ids"].max() == 1 for x, _ in pairs)
+    unlabelled = _batches(make_tf_dataset(frame, preprocessor, label_column=None,
+                                          batch_size=3, bucket_widths=(8, SEQ_LEN)))
+    assert sum(len(x["token_ids"]) for x in unlabelled) == len(frame)
+    ds = make_tf_dataset(frame, preprocessor, batch_size=2, drop_remainder=True,
+                         bucket_widths=(8, SEQ_LEN))
+    assert ds.element_spec[0]["token_ids"].shape.as_list() == [2, None]
+    assert all(len(y) == 2 for _, y in _batches(ds))
+
+
+def test_bucketed_evaluation_equals_padded_evaluation(preprocessor, frame):
+    from keras_theseus import models
+
+    backbone = models.BertBackbone(vocabulary_size=30522, num_layers=1, num_heads=2,
+                                   hidden_dim=16, intermediate_dim=32,
+                                   max_sequence_length=SEQ_LEN)
+    classifier = models.build_text_classifier(backbone, 2)
+    models.compile_text_classifier(classifier)
+    plain = classifier.evaluate(make_tf_dataset(frame, preprocessor, batch_size=4),
+                                verbose=0, return_dict=True)
+    bucketed = classifier.evaluate(
+        make_tf_dataset(frame, preprocessor, batch_size=4, bucket_widths=(8, SEQ_LEN)),
+        verbose=0, return_dict=True)
+    assert bucketed["accuracy"] == plain["accuracy"]
+    np.testing.assert_allclose(bucketed["loss"], plain["loss"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("widths", [(), (8, 8, SEQ_LEN), (16, 8), (0, SEQ_LEN), (8, 12),
+                                    (8.0, SEQ_LEN)])
+def test_bad_bucket_widths_raise(preprocessor, frame, widths):
+    with pytest.raises(ValueError, match="bucket_widths"):
+        make_tf_dataset(frame, preprocessor, bucket_widths=widths)
+
+
+def test_bucketed_dataset_knows_its_number_of_batches(preprocessor, frame):
+    for drop in (False, True):
+        ds = make_tf_dataset(frame, preprocessor, batch_size=2, shuffle=True,
+                             drop_remainder=drop, bucket_widths=(6, SEQ_LEN))
+        assert int(ds.cardinality()) == len(_batches(ds)) > 0
+
+
+def test_bucket_by_length_on_pretokenized_examples():
+    from keras_theseus.datasets import bucket_by_length
+
+    lengths = [3, 9, 4, 12, 2]
+    mask = np.array([[1] * n + [0] * (12 - n) for n in lengths], "int32")
+    x = {"token_ids": mask * 7, "segment_ids": np.zeros_like(mask), "padding_mask": mask}
+    ds = bucket_by_length(tf.data.Dataset.from_tensor_slices(x), (4, 12), batch_size=2)
+    batches = _batches(ds)
+    assert int(ds.cardinality()) == len(batches) == 3
+    # Lengths 3, 4, 2 share the width-4 bucket; 9 and 12 the width-12 one.
+    assert sorted(b["token_ids"].shape for b in batches) == [(1, 4), (2, 4), (2, 12)]
+    assert sorted(int(n) for b in batches for n in b["padding_mask"].sum(1)) == sorted(lengths)
+    with pytest.raises(ValueError, match="more than the last of `bucket_widths`"):
+        bucket_by_length(tf.data.Dataset.from_tensor_slices(x), (4, 8), batch_size=2)
+    with pytest.raises(ValueError, match="batch_size"):
+        bucket_by_length(tf.data.Dataset.from_tensor_slices(x), (4, 12), batch_size=0)
