@@ -33,7 +33,11 @@ setup(
     extras_require={
         # ONNX export (tf2onnx) and its check (onnxruntime).
         "export": ["tf2onnx==1.17.*", "onnx", "onnxruntime"],
-        "dev": ["pytest", "tf2onnx==1.17.*", "onnx", "onnxruntime"],
+        # The PyTorch peer benchmark (benchmarks/peer_pytorch.py) and the
+        # parity tests against transformers' reference implementation.
+        "bench": ["torch==2.13.0", "transformers"],
+        "dev": ["pytest", "tf2onnx==1.17.*", "onnx", "onnxruntime",
+                "torch==2.13.0", "transformers"],
     },
     entry_points={
         "console_scripts": ["keras-theseus=keras_theseus.cli:main"],
