@@ -1,0 +1,200 @@
+"""Where inference time goes: per-kernel profiles of keras_theseus (XLA) and torch.
+
+    .venv/bin/python benchmarks/profile_inference.py --stack keras --layers 6 3
+    .venv/bin/python benchmarks/profile_inference.py --stack torch --layers 6 3
+
+Profiles `--calls` inference calls at `--batch-size`×`--sequence-length`
+(after warm-up) of the checkpoint and its first-k-layer truncation with the
+same classifier head as `peer_pytorch.py`:
+
+- keras: TensorFlow's profiler around the XLA-compiled inference function;
+  the host trace (XSpace protobuf) records one event per XLA kernel (thunk),
+  named after the HLO instruction or fusion (`MatMul.2`,
+  `subtract_exponential_fusion`, ...).
+- torch: `torch.profiler`, self CPU time per aten op.
+
+Prints wall time per call, the share of kernel time in each category
+(matmul, attention softmax, GELU, layer norm, embedding gather, other
+element-wise) and the top kernels; `--json` saves it.
+"""
+
+import argparse
+import collections
+import glob
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_pytorch import random_inputs  # noqa: E402
+
+# Kernel name -> category, first match wins. XLA names fusions after the ops
+# they fuse (e.g. `erf_multiply_fusion`), aten after the op.
+CATEGORIES = (
+    ("matmul", ("matmul", "dot", "gemm", "addmm", "bmm", "mm", "linear", "einsum",
+                "ynn_fusion", "xnn_fusion", "onednn", "convolution")),
+    ("attention softmax", ("exponential", "softmax", "scaled_dot_product")),
+    ("GELU", ("erf", "gelu", "tanh")),
+    ("layer norm", ("rsqrt", "layer_norm", "native_layer_norm", "var", "mean")),
+    ("embedding gather", ("gather", "embedding", "index_select", "dynamic-slice")),
+)
+
+
+# Runtime events around XLA kernels (dispatch, waiting, allocation), not kernels.
+FRAMEWORK_EVENTS = ("ThunkExecutor", "BlockUntilReady", "SlinkyThreadPool", "ThreadpoolListener",
+                    "Memory", "CpuExecutable", "Eager", "TFE_", "__inference", "infer",
+                    "end: ", "ValidateInput", "TFE", "PjRt", "Tf")
+
+
+def categorize(name):
+    low = name.lower()
+    for category, keys in CATEGORIES:
+        if any(k in low for k in keys):
+            return category
+    return "other element-wise / copies"
+
+
+def profile_keras(layers_list, batch_size, sequence_length, calls, warmup):
+    import tensorflow as tf
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    from peer_pytorch import keras_classifiers
+
+    spec = _spec(layers_list)
+    x = {k: tf.constant(v) for k, v in
+         random_inputs(batch_size, sequence_length, spec["vocabulary_size"]).items()}
+    import keras_theseus as kt
+
+    out = {}
+    for layers, model in keras_classifiers(spec).items():
+        infer = kt.timing.inference_function(model, jit_compile=True)
+        for _ in range(warmup):
+            infer(x).numpy()
+        logdir = tempfile.mkdtemp(prefix="kt_profile_")
+        tf.profiler.experimental.start(logdir)
+        start = time.perf_counter()
+        for _ in range(calls):
+            infer(x).numpy()
+        wall = (time.perf_counter() - start) * 1000.0 / calls
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        path = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)[-1]
+        with open(path, "rb") as f:
+            space.ParseFromString(f.read())
+        kernels = collections.Counter()
+        for plane in space.planes:
+            names = {k: v.name for k, v in plane.event_metadata.items()}
+            for line in plane.lines:
+                for e in line.events:
+                    name = names[e.metadata_id]
+                    # Kernels (thunks) are the leaf events, on the calling
+                    # thread and on the intra-op pool's threads; the rest is
+                    # the runtime waiting or dispatching.
+                    if not name.startswith(FRAMEWORK_EVENTS):
+                        kernels[name] += e.duration_ps / 1e9 / calls
+        threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()
+        out[layers] = _summary(wall, kernels, threads)
+    return out
+
+
+def profile_torch(layers_list, batch_size, sequence_length, calls, warmup):
+    import torch
+    import transformers
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile
+
+    spec = _spec(layers_list)
+    x = {k: torch.from_numpy(v.astype("int64")) for k, v in
+         random_inputs(batch_size, sequence_length, spec["vocabulary_size"]).items()}
+    out = {}
+    for layers in layers_list:
+        model = transformers.BertForSequenceClassification.from_pretrained(
+            spec["checkpoint"], num_labels=2).eval()
+        model.bert.encoder.layer = model.bert.encoder.layer[:layers]
+
+        def call():
+            return model(input_ids=x["token_ids"], token_type_ids=x["segment_ids"],
+                         attention_mask=x["padding_mask"]).logits.numpy()
+
+        with torch.inference_mode():
+            for _ in range(warmup):
+                call()
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                start = time.perf_counter()
+                for _ in range(calls):
+                    call()
+                wall = (time.perf_counter() - start) * 1000.0 / calls
+        kernels = collections.Counter()
+        for event in prof.key_averages():
+            # Leaf work only: self time of aten ops.
+            if event.self_cpu_time_total > 0 and event.key.startswith("aten::"):
+                kernels[event.key] += event.self_cpu_time_total / 1000.0 / calls
+        out[layers] = _summary(wall, kernels, threads=1)
+    return out
+
+
+def _spec(layers_list):
+    import keras_theseus as kt
+
+    checkpoint = kt.models.resolve_preset(ARGS.preset)
+    config = kt.models.load_hf_config(checkpoint)
+    head = os.path.join(tempfile.mkdtemp(prefix="kt_head_"), "head.npz")
+    rng = np.random.default_rng(0)
+    np.savez(head, kernel=rng.normal(0, 0.02, (config["hidden_size"], 2)).astype("float32"),
+             bias=np.zeros(2, "float32"))
+    return {"checkpoint": checkpoint, "head": head, "depths": list(layers_list),
+            "vocabulary_size": config["vocab_size"]}
+
+
+def _summary(wall_ms, kernels, threads=1):
+    """Kernel time per category, as shares of all kernel time.
+
+    XLA runs kernels on the calling thread and on the intra-op pool, and
+    one kernel may itself use every core, so its kernel times are
+    thread-times that do not add up to wall time; torch's aten self times
+    are per op on the calling thread. Shares of the kernel total compare
+    the two; wall time is reported beside them.
+    """
+    total = sum(kernels.values())
+    categories = collections.Counter()
+    for name, ms in kernels.items():
+        categories[categorize(name)] += ms
+    return {"wall_ms": wall_ms, "kernel_ms": total, "threads": threads,
+            "shares": {c: ms / total for c, ms in categories.most_common()} if total else {},
+            "top_kernels": dict(kernels.most_common(12))}
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--stack", choices=["keras", "torch"], required=True)
+    p.add_argument("--preset", default="all_minilm_l6_v2")
+    p.add_argument("--layers", type=int, nargs="+", default=[6, 3])
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--sequence-length", type=int, default=128)
+    p.add_argument("--calls", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--json", default=None)
+    ARGS = p.parse_args()
+    fn = profile_keras if ARGS.stack == "keras" else profile_torch
+    result = fn(ARGS.layers, ARGS.batch_size, ARGS.sequence_length, ARGS.calls, ARGS.warmup)
+    for layers, r in result.items():
+        print(f"{ARGS.stack} {layers}L b{ARGS.batch_size}×{ARGS.sequence_length}: "
+              f"wall {r['wall_ms']:.1f} ms/call, kernel time {r['kernel_ms']:.1f} ms "
+              f"summed over threads")
+        for category, share in r["shares"].items():
+            print(f"   {category:40s} {100 * share:5.1f}% of kernel time")
+        print("   top kernels: " + ", ".join(f"{k} {v:.1f}" for k, v in
+                                             list(r["top_kernels"].items())[:8]))
+    if ARGS.json:
+        with open(ARGS.json, "w") as f:
+            json.dump({str(k): v for k, v in result.items()}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
