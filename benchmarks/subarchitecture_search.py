@@ -8,8 +8,12 @@
    interleaved with the teacher, CE against the teacher on held-out dev).
    Resumable: finished candidates are kept in `search_<dataset>.csv`; a final
    pass times all architectures together (`search_<dataset>_scored.csv`).
-2. W and the Pareto frontier; plot `search_<dataset>.png`.
-3. The argmax-W candidate is distilled for `--epochs` (soft CE + label CE)
+2. W (weights `--error-weight`:1:1 for error:params:latency) and the
+   Pareto frontier; plot `search_<dataset>.png`. The chosen candidate is the
+   best W among those at least `--min-speedup`× faster than the teacher
+   (`select_candidate`): the target is retention at a speed floor, so the
+   floor is a constraint and W weighs error above size.
+3. The chosen candidate is distilled for `--epochs` (soft CE + label CE)
    and scored on test: retention and speedup go to results.json / RESULTS.md.
 """
 
@@ -30,6 +34,7 @@ from keras_theseus.search import extract_candidate
 from keras_theseus.search import plot_search
 from keras_theseus.search import prepare_teacher
 from keras_theseus.search import search_subarchitectures
+from keras_theseus.search import select_candidate
 
 
 def main():
@@ -44,6 +49,10 @@ def main():
     p.add_argument("--heldout-batches", type=int, default=8)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--learning-rate", type=float, default=1e-4)
+    p.add_argument("--min-speedup", type=float, default=3.0,
+                   help="choose among candidates at least this much faster than the teacher")
+    p.add_argument("--error-weight", type=float, default=4.0,
+                   help="W weight of the error; params and latency weigh 1 each")
     p.add_argument("--time-budget", type=float, default=None, help="seconds for the search")
     args = p.parse_args()
 
@@ -54,16 +63,18 @@ def main():
     space = SearchSpace(depths=args.depths, heads=args.heads, hidden_sizes=args.hidden_sizes,
                         intermediate_sizes=args.intermediate_sizes)
     csv = os.path.join(HERE, f"search_{args.dataset}.csv")
+    weights = {"params": 1.0, "latency_ms": 1.0, "error": args.error_weight}
     start = time.time()
     table = search_subarchitectures(teacher, train, heldout, space, steps=args.steps,
                                     results_path=csv, learning_rate=args.learning_rate,
-                                    time_budget_seconds=args.time_budget)
+                                    time_budget_seconds=args.time_budget, weights=weights)
     search_wall = time.time() - start
     print(table.to_string(), flush=True)
     table.to_csv(os.path.join(HERE, f"search_{args.dataset}_scored.csv"), index=False)
+    best = select_candidate(table, min_speedup=args.min_speedup)
     plot_search(table, os.path.join(HERE, f"search_{args.dataset}.png"),
-                title=f"{len(table)} candidates under {args.preset}, {args.steps} KD steps each")
-    best = table.iloc[0]
+                title=f"{len(table)} candidates under {args.preset}, {args.steps} KD steps each",
+                chosen=best["name"])
     print(f"chosen: {best['name']} (pareto {best['pareto']})", flush=True)
 
     # Distil the chosen candidate fully.
@@ -100,7 +111,8 @@ def main():
         student_config={"layers": int(best["num_layers"]), "heads": int(best["num_heads"]),
                         "hidden": int(best["hidden_dim"]),
                         "intermediate": int(best["intermediate_dim"])},
-        notes=(f"argmax W (equal weights) of {len(table)} candidates, on the Pareto frontier: "
+        notes=(f"best W (error:params:latency {args.error_weight:g}:1:1) of {len(table)} "
+               f"candidates with speedup >= {args.min_speedup:g}, on the Pareto frontier: "
                f"{bool(best['pareto'])}; search wall {search_wall:.0f}s; then {args.epochs} "
                f"epochs soft CE + label CE at lr {args.learning_rate:g}, len "
                f"{args.sequence_length}; dev {scores['dev']:.4f}; wall {wall:.0f}s; table "

@@ -4,6 +4,7 @@ from keras_theseus.search.extraction import extract_candidate
 from keras_theseus.search.extraction import hidden_unit_order
 from keras_theseus.search.scoring import pareto_front
 from keras_theseus.search.scoring import plot_search
+from keras_theseus.search.scoring import select_candidate
 from keras_theseus.search.scoring import w_score
 from keras_theseus.search.space import Candidate
 from keras_theseus.search.space import SearchSpace

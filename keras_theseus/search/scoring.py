@@ -49,6 +49,44 @@ def w_score(table, weights=None):
     return score / total
 
 
+def select_candidate(table, min_speedup=None, max_latency_ms=None):
+    """The chosen candidate: the best W among those meeting the constraints.
+
+    A deployment usually comes with a hard requirement ("at least 3× faster
+    than the teacher", "under 200 ms"); W then only ranks the candidates that
+    meet it. Without constraints this is argmax W.
+
+    Args:
+        table: a search table with `W`, `speedup` and `latency_ms`.
+        min_speedup: keep candidates with `speedup >= min_speedup`.
+        max_latency_ms: keep candidates with `latency_ms <= max_latency_ms`.
+
+    Returns:
+        The chosen row (a pandas Series).
+
+    Example:
+    ```python
+    table = search_subarchitectures(teacher, train, heldout, space)
+    best = select_candidate(table, min_speedup=3.0)
+    ```
+    """
+    keep = pd.Series(True, index=table.index)
+    if min_speedup is not None:
+        if not min_speedup > 0:
+            raise ValueError(f"`min_speedup` must be > 0. Received: {min_speedup!r}")
+        keep &= table["speedup"] >= min_speedup
+    if max_latency_ms is not None:
+        if not max_latency_ms > 0:
+            raise ValueError(f"`max_latency_ms` must be > 0. Received: {max_latency_ms!r}")
+        keep &= table["latency_ms"] <= max_latency_ms
+    if not keep.any():
+        raise ValueError(
+            f"No candidate meets min_speedup={min_speedup!r}, max_latency_ms="
+            f"{max_latency_ms!r}; the fastest reaches {table['speedup'].max():.2f}× "
+            f"({table['latency_ms'].min():.1f} ms).")
+    return table.loc[table.loc[keep, "W"].idxmax()]
+
+
 def pareto_front(table, columns=("params", "latency_ms", "error")):
     """Boolean Series: True for rows no other row dominates (all `columns` minimised).
 
@@ -62,8 +100,12 @@ def pareto_front(table, columns=("params", "latency_ms", "error")):
     return pd.Series(front, index=table.index)
 
 
-def plot_search(table, path, x="latency_ms", y="error", title=""):
-    """Save a PNG of `y` against `x`, the Pareto frontier and the chosen candidate marked."""
+def plot_search(table, path, x="latency_ms", y="error", title="", chosen=None):
+    """Save a PNG of `y` against `x`, the Pareto frontier and the chosen candidate marked.
+
+    `chosen` names the chosen candidate (e.g. `select_candidate(...)["name"]`);
+    by default the argmax of W.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,9 +119,15 @@ def plot_search(table, path, x="latency_ms", y="error", title=""):
     # points, not a curve, so it is marked rather than joined.
     ax.scatter(front[x], front[y], color="tab:blue",
                label="Pareto frontier (params, latency, error)")
-    best = table.loc[table["W"].idxmax()]
+    if chosen is None:
+        best, label = table.loc[table["W"].idxmax()], "argmax W"
+    else:
+        rows = table[table["name"] == chosen]
+        if rows.empty:
+            raise ValueError(f"`chosen` must name a candidate of the table. Received: {chosen!r}")
+        best, label = rows.iloc[0], "chosen"
     ax.scatter([best[x]], [best[y]], marker="*", s=200, color="tab:red",
-               label=f"argmax W: {best['name']}")
+               label=f"{label}: {best['name']}")
     for _, row in table.iterrows():
         ax.annotate(row["name"], (row[x], row[y]), fontsize=6, xytext=(3, 3),
                     textcoords="offset points")

@@ -14,6 +14,7 @@ from keras_theseus.search import extract_candidate
 from keras_theseus.search import pareto_front
 from keras_theseus.search import plot_search
 from keras_theseus.search import search_subarchitectures
+from keras_theseus.search import select_candidate
 from keras_theseus.search import w_score
 
 VOCAB = 60
@@ -117,6 +118,25 @@ def test_pareto_front_on_a_hand_made_table():
     assert pareto_front(random)[w_score(random).idxmax()]
 
 
+def test_select_candidate_respects_constraints_then_w():
+    table = pd.DataFrame({
+        "name": ["small", "mid", "large"],
+        "W": [0.9, 0.5, 0.1],
+        "speedup": [6.0, 3.4, 2.1],
+        "latency_ms": [100.0, 180.0, 300.0],
+    })
+    assert select_candidate(table)["name"] == "small"
+    assert select_candidate(table, min_speedup=3.0)["name"] == "small"
+    table["W"] = [0.1, 0.5, 0.9]     # W now prefers the large, slow one
+    assert select_candidate(table)["name"] == "large"
+    assert select_candidate(table, min_speedup=3.0)["name"] == "mid"
+    assert select_candidate(table, max_latency_ms=120)["name"] == "small"
+    with pytest.raises(ValueError, match="No candidate meets min_speedup=10"):
+        select_candidate(table, min_speedup=10)
+    with pytest.raises(ValueError, match="min_speedup"):
+        select_candidate(table, min_speedup=0)
+
+
 def test_search_resumes_without_retraining(tmp_path, monkeypatch):
     teacher = tiny_teacher()
     space = SearchSpace(depths=[1, 2], heads=[2], hidden_sizes=[8, 16],
@@ -145,6 +165,10 @@ def test_search_resumes_without_retraining(tmp_path, monkeypatch):
     assert (table["error"] > 0).all() and (table["accuracy"].between(0, 1)).all()
     png = plot_search(table, str(tmp_path / "search.png"))
     assert open(png, "rb").read(4) == b"\x89PNG"
+    chosen = plot_search(table, str(tmp_path / "chosen.png"), chosen=table["name"].iloc[-1])
+    assert open(chosen, "rb").read(4) == b"\x89PNG"
+    with pytest.raises(ValueError, match="chosen"):
+        plot_search(table, str(tmp_path / "x.png"), chosen="L9_nothing")
     # A zero time budget trains nothing more.
     space.depths = [1, 2, 3]
     calls.clear()
