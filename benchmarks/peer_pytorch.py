@@ -8,11 +8,11 @@ head, and its first-3-layer truncation, run in
 
 - `torch`: PyTorch eager + transformers (`BertForSequenceClassification`,
   its default SDPA attention), `inference_mode` for inference, AdamW steps;
-- `keras`: keras_theseus's own paths, what `fit`/`evaluate` and our
-  latency tools run: `inference_function` and `compile_text_classifier`
-  with XLA (`jit_compile=True`), `train_on_batch` for a train step;
-- `keras_graph`: the same without XLA (what Keras' `jit_compile="auto"`
-  gives on CPU), for reference;
+- `keras`: keras_theseus's own paths with XLA: `inference_function` (what
+  our latency tools and reports run) and `compile_text_classifier(
+  jit_compile=True)` + `train_on_batch` for a train step;
+- `keras_graph`: the same without XLA, which is what our trainers'
+  default `jit_compile="auto"` gives on a CPU;
 - `served` (with `--served`): the exported artifacts a deployment runs:
   TF Serving SavedModel, TFLite fp32 and dynamic-range int8, ONNX Runtime;
 - any `--variant NAME=XLA_FLAGS`: `keras` under other XLA flags.

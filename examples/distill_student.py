@@ -38,7 +38,7 @@ def main(argv=None):
         data.train, data.dev, data.test = data.train[:256], data.dev[:128], data.test[:128]
     teacher, pre, _ = kt.models.finetune_teacher(
         data, preset=args.preset, sequence_length=length, epochs=epochs, cache=not args.quick,
-        jit_compile=not args.quick, verbose=2)
+        jit_compile=False if args.quick else "auto", verbose=2)
     train = data.tf_dataset("train", pre, batch_size=32)
     dev = data.tf_dataset("dev", pre, batch_size=64)
 
@@ -54,7 +54,7 @@ def main(argv=None):
         teacher, train, dev, student=kt.distill.layer_dropped_student(teacher, strategy=layers),
         epochs=epochs, learning_rate=1e-4, temperature=args.temperature, kd_weight=1.0,
         label_weight=1.0, cosine_weight=1.0, hidden_mse_weight=1.0,
-        jit_compile=not args.quick, verbose=2)
+        jit_compile=False if args.quick else "auto", verbose=2)
 
     test = data.tf_dataset("test", pre, batch_size=64)
     report = {}

@@ -37,7 +37,7 @@ def main(argv=None):
     # Stage 1: the predecessor.
     teacher, pre, _ = kt.models.finetune_teacher(
         data, preset=args.preset, sequence_length=length, epochs=epochs, cache=not args.quick,
-        jit_compile=not args.quick, verbose=2)
+        jit_compile=False if args.quick else "auto", verbose=2)
     train = data.tf_dataset("train", pre, batch_size=32)
     dev = data.tf_dataset("dev", pre, batch_size=64)
 
@@ -45,7 +45,7 @@ def main(argv=None):
     result = kt.theseus.compress_with_theseus(
         teacher, train, dev, num_successor_layers=args.layers,
         replacing_epochs=1 if args.quick else 2, successor_epochs=1,
-        jit_compile=not args.quick, verbose=2)
+        jit_compile=False if args.quick else "auto", verbose=2)
 
     test = data.tf_dataset("test", pre, batch_size=64)
     report = {}

@@ -45,7 +45,8 @@ def _config_from_args(args):
         "teacher_epochs": args.teacher_epochs, "epochs": args.epochs,
         "successor_epochs": args.successor_epochs, "learning_rate": args.learning_rate,
         "teacher_learning_rate": args.teacher_learning_rate,
-        "seed": args.seed, "jit_compile": not args.no_xla,
+        "seed": args.seed,
+        "jit_compile": False if args.no_xla else (True if args.xla else "auto"),
         "cache_teacher": not args.no_cache,
     }
 
@@ -147,7 +148,11 @@ def _add_compression_args(p, default_length, default_epochs):
                    help="compression peak learning rate (default %(default)s)")
     g.add_argument("--teacher-learning-rate", type=float, default=5e-5)
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--no-xla", action="store_true", help="train without XLA (slower on CPU)")
+    xla = g.add_mutually_exclusive_group()
+    xla.add_argument("--xla", action="store_true",
+                     help="force XLA train steps (default: XLA on GPU/TPU, off on CPU, "
+                          "where it measured slower)")
+    xla.add_argument("--no-xla", action="store_true", help="train without XLA")
     g.add_argument("--no-cache", action="store_true",
                    help="always fine-tune the teacher; neither read nor write the cache")
     g = p.add_argument_group("output")

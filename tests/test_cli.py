@@ -136,3 +136,20 @@ def test_clue_errors_name_the_problem(tmp_path):
     assert "Traceback" not in result.stderr
     result = cli("clue", "glue", "--data-dir", str(tmp_path), tmp_path=tmp_path, timeout=300)
     assert result.returncode == 2 and "invalid choice: 'glue'" in result.stderr
+
+
+@pytest.mark.parametrize("flags,expected", [([], "auto"), (["--xla"], True),
+                                            (["--no-xla"], False)])
+def test_xla_flags_choose_the_train_step_compilation(flags, expected):
+    from keras_theseus import cli as cli_module
+
+    args = cli_module.build_parser().parse_args(["compress", *flags])
+    assert cli_module._config_from_args(args)["jit_compile"] == expected
+
+
+def test_xla_flags_are_exclusive(capsys):
+    from keras_theseus import cli as cli_module
+
+    with pytest.raises(SystemExit):
+        cli_module.build_parser().parse_args(["compress", "--xla", "--no-xla"])
+    assert "not allowed with argument" in capsys.readouterr().err

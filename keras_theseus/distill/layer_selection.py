@@ -119,7 +119,7 @@ def candidate_subsets(num_layers, num_keep, max_candidates=None, seed=0):
 
 def search_layer_subsets(teacher, train_data, validation_data, num_keep, candidates=None,
                          steps=50, learning_rate=5e-5, temperature=2.0, max_candidates=None,
-                         jit_compile=True, seed=0, verbose=1):
+                         jit_compile="auto", seed=0, verbose=1):
     """Rank which teacher layers a `num_keep`-layer student should keep.
 
     Each candidate subset initialises a layer-dropped student that is
@@ -142,7 +142,8 @@ def search_layer_subsets(teacher, train_data, validation_data, num_keep, candida
         learning_rate: AdamW learning rate of the short distillation.
         temperature: KD temperature.
         max_candidates: cap for the default candidates.
-        jit_compile: XLA for the distillation steps.
+        jit_compile: XLA for the distillation steps (`"auto"`, `True`,
+            `False`).
         seed: seeds the candidate sample and the input order.
         verbose: 1 prints one line per candidate.
 

@@ -10,7 +10,7 @@ from keras_theseus.models.classifier import bert_optimizer
 
 def distill_classifier(teacher, train_data, validation_data=None, student=None, num_layers=3,
                        init="spread", epochs=3, learning_rate=1e-4, weight_decay=0.01,
-                       jit_compile=True, callbacks=None, verbose="auto", **distiller_kwargs):
+                       jit_compile="auto", callbacks=None, verbose="auto", **distiller_kwargs):
     """Distil a fine-tuned classifier into a smaller one with `Distiller.fit`.
 
     Args:
@@ -22,7 +22,9 @@ def distill_classifier(teacher, train_data, validation_data=None, student=None, 
             teacher (`num_layers`, `init` as in `layer_dropped_student`).
         num_layers, init: see `select_layers`.
         epochs, learning_rate, weight_decay: the AdamW budget.
-        jit_compile: XLA-compile the steps (needs a static batch size).
+        jit_compile: XLA-compile the steps (needs a static batch size):
+            `"auto"` (XLA except on CPU-only machines, where it measured
+            slower), `True` or `False`.
         callbacks: passed to `fit`.
         **distiller_kwargs: `Distiller` arguments (`temperature`, `kd_weight`,
             `label_weight`, `cosine_weight`, `hidden_mse_weight`, ...).

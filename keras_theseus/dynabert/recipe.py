@@ -28,7 +28,7 @@ class DynaBertResult:
 def train_dynabert(teacher, train_data, validation_data=None, importance_data=None,
                    widths=DEFAULT_WIDTHS, depths=DEFAULT_DEPTHS, width_epochs=1,
                    depth_epochs=1, learning_rate=2e-5, hidden_weights=(0.1, 1.0),
-                   importance_batches=None, clip_norm=1.0, jit_compile=True, callbacks=None,
+                   importance_batches=None, clip_norm=1.0, jit_compile="auto", callbacks=None,
                    verbose="auto"):
     """DynaBERT (Hou et al., 2020) from a fine-tuned classifier, through `fit`.
 
@@ -52,7 +52,8 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
         hidden_weights: λ2 of phases 1 and 2.
         importance_batches: cap on importance batches.
         clip_norm: gradient clipping of the accumulated gradients.
-        jit_compile: XLA for the train steps.
+        jit_compile: XLA for the train steps: `"auto"` (XLA except on
+            CPU-only machines, where it measured slower), `True` or `False`.
         callbacks: extra callbacks for both phases (e.g.
             `SubnetworkEvaluator`).
 

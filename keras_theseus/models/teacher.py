@@ -37,7 +37,7 @@ def finetune_teacher(
     learning_rate=5e-5,
     seed=0,
     cache=True,
-    jit_compile=True,
+    jit_compile="auto",
     callbacks=None,
     verbose="auto",
 ):
@@ -55,7 +55,8 @@ def finetune_teacher(
             10% warm-up and cosine decay.
         seed: Keras seed for the head initialization and shuffling.
         cache: reuse / write the cached teacher.
-        jit_compile: XLA train step.
+        jit_compile: XLA for the train step: `"auto"` (XLA except on
+            CPU-only machines, where it measured slower), `True` or `False`.
         callbacks: extra Keras callbacks.
 
     Returns:

@@ -51,7 +51,7 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
                             learning_rate=1e-4, label_weight=0.0, max_candidates=None,
                             time_budget_seconds=None, latency_batch_size=32,
                             latency_sequence_length=128, latency_repeats=5, weights=None,
-                            final_latency_pass=True, jit_compile=True, verbose=1):
+                            final_latency_pass=True, jit_compile="auto", verbose=1):
     """Search `space` under `teacher`: each candidate extracted, distilled `steps` steps, measured.
 
     For every candidate, fewest parameters first:

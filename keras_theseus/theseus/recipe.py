@@ -51,7 +51,7 @@ def compress_with_theseus(
     train_embeddings=False,
     train_classifier=False,
     seed=0,
-    jit_compile=True,
+    jit_compile="auto",
     replacing_callbacks=None,
     successor_callbacks=None,
     verbose="auto",
@@ -79,7 +79,8 @@ def compress_with_theseus(
         successor_learning_rate: stage-3 learning rate (default the same).
         train_embeddings, train_classifier: also train these in stage 2.
         seed: draws and shuffling seed.
-        jit_compile: XLA for both stages.
+        jit_compile: XLA for both stages: `"auto"` (XLA except on CPU-only
+            machines, where it measured slower), `True` or `False`.
         replacing_callbacks: extra callbacks for stage 2 (the
             `ReplacementScheduler` is added).
         successor_callbacks: extra callbacks for stage 3 (separate

@@ -39,7 +39,9 @@ class CompressionConfig:
         successor_epochs: Theseus stage 3 epochs.
         learning_rate: compression peak learning rate (teacher: 5e-5).
         seed: seeds weights init, shuffling and replacement draws.
-        jit_compile: XLA-compile the training steps.
+        jit_compile: XLA for the training steps: `"auto"` (Keras' rule: XLA
+            on GPU/TPU, off on CPU-only machines, where it measured slower
+            for every trainer), `True` or `False`.
         cache_teacher: reuse / write the cached teacher.
     """
 
@@ -55,7 +57,7 @@ class CompressionConfig:
     successor_epochs: int = 1
     learning_rate: float = 1e-4
     seed: int = 0
-    jit_compile: bool = True
+    jit_compile: object = "auto"
     cache_teacher: bool = True
 
     def validate(self):
@@ -65,6 +67,9 @@ class CompressionConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive int. Received: {value!r}")
+        if self.jit_compile not in (True, False, "auto"):
+            raise ValueError("`jit_compile` must be True, False or 'auto'. "
+                             f"Received: {self.jit_compile!r}")
         if self.successor_epochs < 0:
             raise ValueError("`successor_epochs` must be >= 0. "
                              f"Received: {self.successor_epochs!r}")

@@ -49,6 +49,7 @@ def test_new_run_dir_numbers_and_never_reuses(tmp_path):
     ("epochs", 1.5, "`epochs` must be a positive int"),
     ("learning_rate", 0.0, "`learning_rate` must be > 0"),
     ("successor_epochs", -1, "`successor_epochs` must be >= 0"),
+    ("jit_compile", "yes", "`jit_compile` must be True, False or 'auto'"),
 ])
 def test_config_rejects_bad_values(field, value, message):
     with pytest.raises(ValueError, match=message):
