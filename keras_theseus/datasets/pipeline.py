@@ -43,8 +43,7 @@ def make_tf_dataset(frame, preprocessor, text_columns=("text",), label_column="l
     model.fit(ds, epochs=2)
     ```
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int. Received: {batch_size!r}")
+    _check_batch_size(batch_size)
     text_columns = tuple(text_columns)
     if len(text_columns) not in (1, 2):
         raise ValueError(
@@ -98,6 +97,11 @@ def make_tf_dataset(frame, preprocessor, text_columns=("text",), label_column="l
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def _check_batch_size(batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive int. Received: {batch_size!r}")
+
+
 def _check_bucket_widths(bucket_widths, preprocessor=None):
     if bucket_widths is None:
         return None
@@ -146,9 +150,7 @@ def bucket_by_length(dataset, bucket_widths, batch_size, drop_remainder=False, p
     ```
     """
     widths = _check_bucket_widths(bucket_widths)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int. Received: {batch_size!r}")
-    ds = dataset
+    _check_batch_size(batch_size)
 
     def trim(*example):
         x = example[0]
@@ -159,7 +161,7 @@ def bucket_by_length(dataset, bucket_widths, batch_size, drop_remainder=False, p
     def length_of(*example):
         return tf.shape(example[0]["token_ids"])[0]
 
-    ds = ds.map(trim, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = dataset.map(trim, num_parallel_calls=tf.data.AUTOTUNE)
     sample = ds.element_spec
     x_spec = sample[0] if isinstance(sample, tuple) else sample
     pads = {k: tf.cast(pad_id if k == "token_ids" else 0, spec.dtype)
