@@ -36,6 +36,7 @@ per-round numbers to `--raw` (JSON).
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,14 @@ def random_inputs(batch_size, sequence_length, vocabulary_size, seed=0):
             "padding_mask": np.ones_like(ids)}
 
 
+def write_head(path, hidden_size, num_classes=2, seed=0):
+    """A fixed random classifier head (`kernel`, `bias`) every stack loads."""
+    rng = np.random.default_rng(seed)
+    np.savez(path, kernel=rng.normal(0, 0.02, (hidden_size, num_classes)).astype("float32"),
+             bias=np.zeros(num_classes, "float32"))
+    return path
+
+
 def time_calls(fn, warmup, repeats):
     """Median wall time (ms) of `fn()` after `warmup` untimed calls."""
     for _ in range(warmup):
@@ -94,8 +103,11 @@ def torch_worker(spec):
     import torch
     import transformers
 
+    def as_torch(x):
+        return {k: torch.from_numpy(v.astype("int64")) for k, v in x.items()}
+
     head = np.load(spec["head"])
-    check = dict(np.load(spec["check"]))
+    check = as_torch(dict(np.load(spec["check"])))
     real = dict(np.load(spec["eval"]))
     results, outputs = {}, {}
     for layers in spec["depths"]:
@@ -108,18 +120,12 @@ def torch_worker(spec):
             model.classifier.bias.copy_(torch.from_numpy(head["bias"]))
         model.eval()
 
-        def forward(x):
+        def forward(x, **kwargs):
             return model(input_ids=x["token_ids"], token_type_ids=x["segment_ids"],
-                         attention_mask=x["padding_mask"])
-
-        def as_torch(x):
-            return {k: torch.from_numpy(v.astype("int64")) for k, v in x.items()}
+                         attention_mask=x["padding_mask"], **kwargs)
 
         with torch.inference_mode():
-            out = model(input_ids=as_torch(check)["token_ids"],
-                        token_type_ids=as_torch(check)["segment_ids"],
-                        attention_mask=as_torch(check)["padding_mask"],
-                        output_hidden_states=True)
+            out = forward(check, output_hidden_states=True)
             outputs[f"{layers}L_logits"] = out.logits.numpy()
             outputs[f"{layers}L_hidden"] = out.hidden_states[-1].numpy()
             for b, s in INFERENCE_SHAPES:
@@ -329,11 +335,7 @@ def prepare(args, workdir):
     texts = data.test["text"].astype(str).tolist()[:args.eval_sentences]
     np.savez(os.path.join(workdir, "eval.npz"),
              **{k: np.asarray(v, "int32") for k, v in preprocessor(texts).items()})
-    rng = np.random.default_rng(0)
-    hidden = config["hidden_size"]
-    np.savez(os.path.join(workdir, "head.npz"),
-             kernel=rng.normal(0, 0.02, (hidden, 2)).astype("float32"),
-             bias=np.zeros(2, "float32"))
+    write_head(os.path.join(workdir, "head.npz"), config["hidden_size"])
     depths = [d for d in args.depths if d <= config["num_hidden_layers"]]
     if not depths:
         raise SystemExit(f"--depths {args.depths} exceed the checkpoint's "
@@ -412,6 +414,15 @@ def main(argv=None):
         variants[name] = flags
 
     workdir = tempfile.mkdtemp(prefix="kt_peer_")
+    try:
+        return run_rounds(args, variants, workdir)
+    finally:
+        # Exports and per-round outputs: hundreds of MB with --served.
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_rounds(args, variants, workdir):
+    """Prepare, run every stack for every round, compare, report, record."""
     spec, check = prepare(args, workdir)
     stacks = list(args.stacks) + list(variants)
     if args.served:
@@ -432,8 +443,7 @@ def main(argv=None):
     reference = per_round["torch"][0]["outputs"] if "torch" in per_round else None
     diffs = {s: exactness(per_round[s][0].get("outputs", {}), reference, mask)
              for s in stacks if reference is not None and s != "torch"}
-    summary = summarize({s: [{"results": r["results"]} for r in rounds]
-                         for s, rounds in per_round.items()})
+    summary = summarize(per_round)
     infos = {s: rounds[0]["info"] for s, rounds in per_round.items()}
     report = {"summary": summary, "exactness": diffs, "info": infos,
               "rounds": {s: [r["results"] for r in rounds] for s, rounds in per_round.items()}}

@@ -27,10 +27,9 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peer_pytorch import random_inputs  # noqa: E402
+from peer_pytorch import write_head  # noqa: E402
 
 # Kernel name -> category, first match wins. XLA names fusions after the ops
 # they fuse (e.g. `erf_multiply_fusion`), aten after the op.
@@ -46,7 +45,7 @@ CATEGORIES = (
 
 # Runtime events around XLA kernels (dispatch, waiting, allocation), not kernels.
 FRAMEWORK_EVENTS = ("ThunkExecutor", "BlockUntilReady", "SlinkyThreadPool", "ThreadpoolListener",
-                    "Memory", "CpuExecutable", "Eager", "TFE_", "__inference", "infer",
+                    "Memory", "CpuExecutable", "Eager", "__inference", "infer",
                     "end: ", "ValidateInput", "TFE", "PjRt", "Tf")
 
 
@@ -58,13 +57,12 @@ def categorize(name):
     return "other element-wise / copies"
 
 
-def profile_keras(layers_list, batch_size, sequence_length, calls, warmup):
+def profile_keras(spec, batch_size, sequence_length, calls, warmup):
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     from peer_pytorch import keras_classifiers
 
-    spec = _spec(layers_list)
     x = {k: tf.constant(v) for k, v in
          random_inputs(batch_size, sequence_length, spec["vocabulary_size"]).items()}
     import keras_theseus as kt
@@ -74,7 +72,7 @@ def profile_keras(layers_list, batch_size, sequence_length, calls, warmup):
         infer = kt.timing.inference_function(model, jit_compile=True)
         for _ in range(warmup):
             infer(x).numpy()
-        logdir = tempfile.mkdtemp(prefix="kt_profile_")
+        logdir = os.path.join(spec["workdir"], f"profile_{layers}")
         tf.profiler.experimental.start(logdir)
         start = time.perf_counter()
         for _ in range(calls):
@@ -101,17 +99,16 @@ def profile_keras(layers_list, batch_size, sequence_length, calls, warmup):
     return out
 
 
-def profile_torch(layers_list, batch_size, sequence_length, calls, warmup):
+def profile_torch(spec, batch_size, sequence_length, calls, warmup):
     import torch
     import transformers
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile
 
-    spec = _spec(layers_list)
     x = {k: torch.from_numpy(v.astype("int64")) for k, v in
          random_inputs(batch_size, sequence_length, spec["vocabulary_size"]).items()}
     out = {}
-    for layers in layers_list:
+    for layers in spec["depths"]:
         model = transformers.BertForSequenceClassification.from_pretrained(
             spec["checkpoint"], num_labels=2).eval()
         model.bert.encoder.layer = model.bert.encoder.layer[:layers]
@@ -137,17 +134,15 @@ def profile_torch(layers_list, batch_size, sequence_length, calls, warmup):
     return out
 
 
-def _spec(layers_list):
+def _spec(preset, layers_list, workdir):
+    """The checkpoint, `peer_pytorch`'s fixed head and the depths, as its workers take them."""
     import keras_theseus as kt
 
-    checkpoint = kt.models.resolve_preset(ARGS.preset)
+    checkpoint = kt.models.resolve_preset(preset)
     config = kt.models.load_hf_config(checkpoint)
-    head = os.path.join(tempfile.mkdtemp(prefix="kt_head_"), "head.npz")
-    rng = np.random.default_rng(0)
-    np.savez(head, kernel=rng.normal(0, 0.02, (config["hidden_size"], 2)).astype("float32"),
-             bias=np.zeros(2, "float32"))
+    head = write_head(os.path.join(workdir, "head.npz"), config["hidden_size"])
     return {"checkpoint": checkpoint, "head": head, "depths": list(layers_list),
-            "vocabulary_size": config["vocab_size"]}
+            "vocabulary_size": config["vocab_size"], "workdir": workdir}
 
 
 def _summary(wall_ms, kernels, threads=1):
@@ -169,7 +164,6 @@ def _summary(wall_ms, kernels, threads=1):
 
 
 def main():
-    global ARGS
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stack", choices=["keras", "torch"], required=True)
@@ -180,19 +174,22 @@ def main():
     p.add_argument("--calls", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--json", default=None)
-    ARGS = p.parse_args()
-    fn = profile_keras if ARGS.stack == "keras" else profile_torch
-    result = fn(ARGS.layers, ARGS.batch_size, ARGS.sequence_length, ARGS.calls, ARGS.warmup)
+    args = p.parse_args()
+    fn = profile_keras if args.stack == "keras" else profile_torch
+    # Head file and profiler traces live only as long as the run.
+    with tempfile.TemporaryDirectory(prefix="kt_profile_") as workdir:
+        result = fn(_spec(args.preset, args.layers, workdir), args.batch_size,
+                    args.sequence_length, args.calls, args.warmup)
     for layers, r in result.items():
-        print(f"{ARGS.stack} {layers}L b{ARGS.batch_size}×{ARGS.sequence_length}: "
+        print(f"{args.stack} {layers}L b{args.batch_size}×{args.sequence_length}: "
               f"wall {r['wall_ms']:.1f} ms/call, kernel time {r['kernel_ms']:.1f} ms "
               f"summed over threads")
         for category, share in r["shares"].items():
             print(f"   {category:40s} {100 * share:5.1f}% of kernel time")
         print("   top kernels: " + ", ".join(f"{k} {v:.1f}" for k, v in
                                              list(r["top_kernels"].items())[:8]))
-    if ARGS.json:
-        with open(ARGS.json, "w") as f:
+    if args.json:
+        with open(args.json, "w") as f:
             json.dump({str(k): v for k, v in result.items()}, f, indent=1)
 
 
