@@ -171,7 +171,9 @@ def main():
             notes=(f"dev {row['dev_accuracy']:.4f}; FLOPs ratio {row['flops_ratio']:.2f}, "
                    f"speedup/FLOPs ratio {row['speedup_over_flops_ratio']:.2f}; "
                    + (f"{args.width_epochs}+{args.depth_epochs} epochs (DynaBERT_w, DynaBERT), "
-                      f"lr {args.learning_rate:g}, len {args.sequence_length}, wall {wall:.0f}s"
+                      f"lr {args.learning_rate:g}, len {args.sequence_length}"
+                      + (f" bucketed {'/'.join(map(str, args.bucket_widths))}"
+                         if args.bucket_widths else "") + f", wall {wall:.0f}s"
                       if row["kind"] == "dynabert" else
                       f"cut from the rewired teacher, {args.baseline_epochs} epochs on labels")
                    + "."),

@@ -1,6 +1,9 @@
 """BERT-of-Theseus vs the same-size truncated student, same training budget.
 
     .venv/bin/python benchmarks/theseus_compress.py --dataset movie_reviews --layers 3 2
+    .venv/bin/python benchmarks/theseus_compress.py --dataset chinese_sentiment \
+        --preset all_minilm_l6_v2_zh --layers 3 --sequence-length 128 \
+        --bucket-widths 32 64 96 128 --teacher-bucket-widths 32 64 96 128
 
 For each successor depth n: Theseus (stage 2: `--replacing-epochs` with the
 default linear curriculum, stage 3: `--successor-epochs` of successor-only
@@ -9,7 +12,10 @@ the same total number of epochs. Reports test accuracy, retention, params,
 latency speedup (batch 32, length 128, interleaved, XLA) and the Theseus
 train step as a ratio to the predecessor's fine-tune step (both XLA, p = 0.5).
 The teacher comes from benchmarks/teacher_finetune.py's cache (or is
-fine-tuned first with the same settings).
+fine-tuned first with the same settings). For Chinese text the teacher is
+MiniLM moved onto the bert-base-chinese vocabulary (`all_minilm_l6_v2_zh`)
+and fine-tuned there; `--bucket-widths` pads each batch only to its length
+bucket (reviews are long-tailed), train steps are timed on padded batches.
 """
 
 import argparse
@@ -19,31 +25,21 @@ import time
 import keras
 
 import keras_theseus as kt
+from common import accuracy
+from common import add_teacher_arguments
+from common import load_teacher_and_splits
 from keras_theseus.theseus import TheseusClassifier
 from keras_theseus.theseus import compress_with_theseus
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def accuracy(model, data, split, preprocessor):
-    kt.models.compile_text_classifier(model)
-    ds = data.tf_dataset(split, preprocessor, batch_size=64)
-    return float(model.evaluate(ds, verbose=0, return_dict=True)["accuracy"])
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", default="movie_reviews", choices=sorted(kt.datasets.LOADERS))
-    p.add_argument("--preset", default=kt.models.DEFAULT_PRESET)
+    add_teacher_arguments(p)
     p.add_argument("--layers", type=int, nargs="+", default=[3, 2])
-    p.add_argument("--sequence-length", type=int, default=64)
-    p.add_argument("--teacher-epochs", type=int, default=3)
     p.add_argument("--replacing-epochs", type=int, default=2)
     p.add_argument("--successor-epochs", type=int, default=1)
     p.add_argument("--learning-rate", type=float, default=5e-5)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--results", default=os.path.join(HERE, "results.json"))
     p.add_argument("--init", default="first", help="successor initialization strategy")
     p.add_argument("--no-baseline", action="store_true",
                    help="skip the truncated-student baseline (e.g. a second Theseus setting)")
@@ -53,18 +49,18 @@ def main():
                    help="Smoke test: train on this many batches per epoch only.")
     args = p.parse_args()
 
-    data = kt.datasets.load_dataset(args.dataset)
-    teacher, pre, _ = kt.models.finetune_teacher(
-        data, preset=args.preset, sequence_length=args.sequence_length,
-        epochs=args.teacher_epochs, batch_size=args.batch_size, verbose=2)
-    teacher_test = accuracy(teacher, data, "test", pre)
-    train = data.tf_dataset("train", pre, batch_size=args.batch_size)
-    dev = data.tf_dataset("dev", pre, batch_size=64)
+    data, teacher, pre, train, dev, test = load_teacher_and_splits(args)
+    teacher_test = accuracy(teacher, test)
     if args.limit_batches:
         train, dev = train.take(args.limit_batches), dev.take(args.limit_batches)
     budget = args.replacing_epochs + args.successor_epochs
     x_lat = kt.timing.synthetic_inputs(32, 128, teacher.backbone.vocabulary_size)
-    step_batch = next(iter(train))
+    # Train steps are timed on one padded b×len batch, bucketed or not.
+    step_batch = next(iter(data.tf_dataset("train", pre, batch_size=args.batch_size)))
+    buckets = (f" bucketed {'/'.join(map(str, args.bucket_widths))}"
+               if args.bucket_widths else "")
+    if args.teacher_bucket_widths:
+        buckets += " (teacher too)"
     print(f"teacher test accuracy {teacher_test:.4f}")
 
     for n in args.layers:
@@ -87,7 +83,7 @@ def main():
             walls["baseline"] = time.time() - start
             students["baseline"] = baseline
 
-        scores = {name: {s: accuracy(m, data, s, pre) for s in ("dev", "test")}
+        scores = {name: {"dev": accuracy(m, dev), "test": accuracy(m, test)}
                   for name, m in students.items()}
         student = next(iter(students.values()))  # every student has the same shape
         lat = kt.timing.measure_latency({"teacher": teacher, "student": student}, x_lat,
@@ -113,7 +109,7 @@ def main():
                 notes=(f"Theseus {teacher.backbone.num_layers}→{n}, lr {args.learning_rate}: "
                        f"dev {scores['theseus']['dev']:.4f}; {args.replacing_epochs} replacing "
                        f"epochs (linear p 0.3→1 at 80%) + {args.successor_epochs} successor "
-                       f"epoch(s), train len {args.sequence_length}, wall "
+                       f"epoch(s), train len {args.sequence_length}{buckets}, wall "
                        f"{walls['theseus']:.0f}s; train step b{args.batch_size}×"
                        f"{args.sequence_length} {steps['theseus']['median_ms']:.0f} ms at p=0.5, "
                        f"{steps['theseus_p1']['median_ms']:.0f} ms at p=1 vs predecessor "
@@ -130,7 +126,8 @@ def main():
                 method=f"truncated first-{n} fine-tune (lr {args.learning_rate})",
                 student_metric=scores["baseline"]["test"],
                 notes=(f"Baseline {n} layers: layers 0..{n - 1} of the fine-tuned teacher, "
-                       f"{budget} epochs at lr {args.learning_rate}; dev "
+                       f"{budget} epochs at lr {args.learning_rate}, len "
+                       f"{args.sequence_length}{buckets}; dev "
                        f"{scores['baseline']['dev']:.4f}; wall {walls['baseline']:.0f}s."),
                 extra={"dev_accuracy": scores["baseline"]["dev"],
                        "wall_seconds": walls["baseline"]},

@@ -7,6 +7,7 @@ from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.feature_extractor import build_feature_extractor
 from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.presets import PRESETS
+from keras_theseus.models.presets import VOCABULARIES
 from keras_theseus.models.presets import check_sequence_length
 from keras_theseus.models.presets import list_presets
 from keras_theseus.models.presets import load_backbone
@@ -18,3 +19,6 @@ from keras_theseus.models.teacher import finetune_teacher
 from keras_theseus.models.teacher import teacher_cache_path
 from keras_theseus.models.layer_dropping import assemble_classifier
 from keras_theseus.models.layer_dropping import drop_layers
+from keras_theseus.models.vocabulary import read_vocabulary
+from keras_theseus.models.vocabulary import transplant_vocabulary
+from keras_theseus.models.vocabulary import unknown_token_rate

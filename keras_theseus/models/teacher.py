@@ -1,6 +1,7 @@
 """Fine-tune (or reuse) a teacher classifier on a labelled dataset."""
 
 import os
+import warnings
 
 import keras
 
@@ -9,6 +10,10 @@ from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.presets import load_backbone
 from keras_theseus.models.presets import load_preprocessor
+from keras_theseus.models.vocabulary import unknown_token_rate
+
+# Above this share of [UNK] tokens the preset's vocabulary does not fit the data.
+UNKNOWN_TOKEN_WARNING_RATE = 0.05
 
 
 def teacher_cache_dir():
@@ -20,11 +25,14 @@ def teacher_cache_dir():
     return os.path.join(home, "keras_theseus", "teachers")
 
 
-def teacher_cache_path(preset, dataset, sequence_length, epochs, seed=0):
+def teacher_cache_path(preset, dataset, sequence_length, epochs, seed=0, bucket_widths=None):
     """Cache file of a fine-tuned teacher, named by what determines it."""
     name = os.path.basename(os.path.normpath(str(preset)))
+    # Bucketed batches visit the rows in another order: another teacher.
+    buckets = f"_buckets{'-'.join(str(int(w)) for w in bucket_widths)}" if bucket_widths else ""
     return os.path.join(
-        teacher_cache_dir(), f"{name}__{dataset}__len{sequence_length}_ep{epochs}_seed{seed}.keras"
+        teacher_cache_dir(),
+        f"{name}__{dataset}__len{sequence_length}_ep{epochs}_seed{seed}{buckets}.keras",
     )
 
 
@@ -40,6 +48,7 @@ def finetune_teacher(
     jit_compile="auto",
     callbacks=None,
     verbose="auto",
+    bucket_widths=None,
 ):
     """Fine-tune a pretrained encoder into a teacher classifier.
 
@@ -58,6 +67,10 @@ def finetune_teacher(
         jit_compile: XLA for the train step: `"auto"` (XLA except on
             CPU-only machines, where it measured slower), `True` or `False`.
         callbacks: extra Keras callbacks.
+        bucket_widths: optional increasing lengths ending at
+            `sequence_length`: pad each batch only to its length bucket
+            (see `keras_theseus.datasets.bucket_by_length`), which makes
+            short texts much cheaper to train on. Part of the cache key.
 
     Returns:
         `(classifier, preprocessor, history)`; `history` is None when the
@@ -70,13 +83,16 @@ def finetune_teacher(
     ```
     """
     preprocessor = load_preprocessor(preset, sequence_length=sequence_length)
-    path = teacher_cache_path(preset, data.name, sequence_length, epochs, seed)
+    path = teacher_cache_path(preset, data.name, sequence_length, epochs, seed, bucket_widths)
     if cache and os.path.isfile(path):
         return keras.saving.load_model(path), preprocessor, None
+    _warn_if_vocabulary_misfits(preprocessor, data, preset)
     keras.utils.set_random_seed(seed)
     classifier = build_text_classifier(load_backbone(preset), data.num_classes)
-    train = data.tf_dataset("train", preprocessor, batch_size=batch_size, seed=seed)
-    dev = data.tf_dataset("dev", preprocessor, batch_size=batch_size)
+    train = data.tf_dataset("train", preprocessor, batch_size=batch_size, seed=seed,
+                            bucket_widths=bucket_widths)
+    dev = data.tf_dataset("dev", preprocessor, batch_size=batch_size,
+                          bucket_widths=bucket_widths)
     steps = int(train.cardinality()) * epochs
     compile_text_classifier(
         classifier, learning_rate=learning_rate, total_steps=steps, jit_compile=jit_compile
@@ -89,3 +105,16 @@ def finetune_teacher(
         os.makedirs(os.path.dirname(path), exist_ok=True)
         classifier.save(path)
     return classifier, preprocessor, history
+
+
+def _warn_if_vocabulary_misfits(preprocessor, data, preset):
+    """Warn when the preset's tokenizer maps much of the data to [UNK]."""
+    texts = data.split("train")[data.text_columns[0]].head(512).tolist()
+    rate = unknown_token_rate(preprocessor.tokenizer, texts)
+    if rate > UNKNOWN_TOKEN_WARNING_RATE:
+        warnings.warn(
+            f"{rate:.0%} of the tokens of {data.name!r} are [UNK] for preset {preset!r}: "
+            "its vocabulary does not fit this text, and the teacher will learn little. "
+            "For Chinese text use preset 'all_minilm_l6_v2_zh' (MiniLM on the "
+            "bert-base-chinese vocabulary) or a Chinese checkpoint directory.",
+            stacklevel=3)
