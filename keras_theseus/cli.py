@@ -37,9 +37,22 @@ def _benchmark(args):
     return 0
 
 
+# Chinese data gets MiniLM on the bert-base-chinese vocabulary unless a
+# checkpoint is named: the English vocabulary maps most Chinese text to [UNK].
+CHINESE_DEFAULT_PRESET = "all_minilm_l6_v2_zh"
+
+
+def _default_preset(args):
+    from keras_theseus.models import DEFAULT_PRESET
+
+    chinese = getattr(args, "dataset", None) == "chinese_sentiment" or hasattr(args, "task")
+    return CHINESE_DEFAULT_PRESET if chinese else DEFAULT_PRESET
+
+
 def _config_from_args(args):
     return {
-        "method": args.method, "preset": args.preset, "num_layers": args.layers,
+        "method": args.method, "preset": args.preset or _default_preset(args),
+        "num_layers": args.layers,
         "width": args.width,
         "sequence_length": args.sequence_length, "batch_size": args.batch_size,
         "teacher_epochs": args.teacher_epochs, "epochs": args.epochs,
@@ -130,9 +143,10 @@ def _add_compression_args(p, default_length, default_epochs):
                         "distill: KD (T 2 + hard labels) into a layer-dropped student; "
                         "dynabert: train all width/depth sub-networks, extract "
                         "(--width, --layers)")
-    g.add_argument("--preset", default=DEFAULT_PRESET,
+    g.add_argument("--preset", default=None,
                    help="teacher checkpoint: registered name or HF-format directory "
-                        "(default %(default)s)")
+                        f"(default {DEFAULT_PRESET}; {CHINESE_DEFAULT_PRESET}, MiniLM on the "
+                        "bert-base-chinese vocabulary, for chinese_sentiment and CLUE)")
     g.add_argument("--layers", type=int, default=3, help="student depth (default 3)")
     g.add_argument("--width", type=float, default=0.5,
                    help="dynabert: width multiplier of the extracted student (default 0.5)")

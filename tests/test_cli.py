@@ -153,3 +153,16 @@ def test_xla_flags_are_exclusive(capsys):
     with pytest.raises(SystemExit):
         cli_module.build_parser().parse_args(["compress", "--xla", "--no-xla"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["compress"], "all_minilm_l6_v2"),
+    (["compress", "--dataset", "chinese_sentiment"], "all_minilm_l6_v2_zh"),
+    (["clue", "afqmc", "--data-dir", "x"], "all_minilm_l6_v2_zh"),
+    (["compress", "--dataset", "chinese_sentiment", "--preset", "/ckpt"], "/ckpt"),
+])
+def test_default_preset_follows_the_language(argv, expected):
+    from keras_theseus import cli as cli_module
+
+    args = cli_module.build_parser().parse_args(argv)
+    assert cli_module._config_from_args(args)["preset"] == expected
