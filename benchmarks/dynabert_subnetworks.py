@@ -12,6 +12,9 @@
 4. Baselines for `--baselines` shapes: the same sub-network cut from the
    rewired teacher without DynaBERT training, fine-tuned on the labels for
    `--baseline-epochs`.
+5. With `--final-finetune-epochs N`, DynaBERT's optional final fine-tune:
+   the `--baselines` shapes extracted from the trained DynaBERT model and
+   fine-tuned on the labels for N epochs (same recipe as the baselines).
 Records go to results.json / RESULTS.md, the table to
 `dynabert_<dataset>.csv` and the accuracy-vs-latency plot to
 `dynabert_<dataset>.png`.
@@ -56,6 +59,10 @@ def plot(table, teacher_row, path, title):
     if len(base):
         ax.scatter(base["latency_ms"], 100 * base["test_accuracy"], marker="x", s=60,
                    color="black", label="same shape, fine-tuned only")
+    final = table[table["kind"] == "final_finetune"]
+    if len(final):
+        ax.scatter(final["latency_ms"], 100 * final["test_accuracy"], marker="P", s=60,
+                   color="purple", label="DynaBERT + final fine-tune")
     ax.scatter([teacher_row["latency_ms"]], [100 * teacher_row["test_accuracy"]], marker="*",
                s=150, color="red", label="teacher")
     ax.set_xlabel("latency b32×128, ms (median)")
@@ -79,6 +86,14 @@ def main():
     p.add_argument("--baselines", nargs="*", default=["0.5,1.0", "0.5,0.5"],
                    help="width,depth shapes to fine-tune independently")
     p.add_argument("--baseline-epochs", type=int, default=2)
+    p.add_argument("--final-finetune-epochs", type=int, default=0,
+                   help="fine-tune the --baselines shapes extracted from DynaBERT on the "
+                        "labels for this many epochs (DynaBERT's optional final fine-tune)")
+    p.add_argument("--save-model", default=None,
+                   help="save the trained DynaBERT model to this .keras file")
+    p.add_argument("--load-model", default=None,
+                   help="skip training: score the DynaBERT model saved in this .keras file "
+                        "(the notes then record the training arguments given here)")
     p.add_argument("--limit-batches", type=int, default=None,
                    help="Smoke test: train on this many batches per epoch only.")
     args = p.parse_args()
@@ -90,13 +105,17 @@ def main():
     print(f"teacher: {teacher_scores}", flush=True)
 
     start = time.time()
-    result = train_dynabert(
-        teacher, train, dev, importance_data=dev, width_epochs=args.width_epochs,
-        depth_epochs=args.depth_epochs, learning_rate=args.learning_rate,
-        importance_batches=args.importance_batches, verbose=2)
+    if args.load_model:
+        model = keras.saving.load_model(args.load_model, compile=False)
+    else:
+        model = train_dynabert(
+            teacher, train, dev, importance_data=dev, width_epochs=args.width_epochs,
+            depth_epochs=args.depth_epochs, learning_rate=args.learning_rate,
+            importance_batches=args.importance_batches, verbose=2).model
+        if args.save_model:
+            model.save(args.save_model)
     wall = time.time() - start
-    model = result.model
-    print(f"DynaBERT trained in {wall:.0f}s", flush=True)
+    print(f"DynaBERT trained (or loaded) in {wall:.0f}s", flush=True)
 
     rows, models = [], {"teacher": teacher}
     for depth in kt.dynabert.DEFAULT_DEPTHS:
@@ -109,28 +128,29 @@ def main():
                          "test_accuracy": accuracy(small, test)})
             print(rows[-1], flush=True)
 
-    # Baselines: the same shape cut from the rewired teacher, fine-tuned on labels only.
+    # Baselines: the same shape cut from the rewired teacher, fine-tuned on labels only;
+    # then (optionally) the same shape cut from DynaBERT, fine-tuned the same way.
     rewired = DynaBertClassifier.from_classifier(teacher)
     heads, neurons = compute_importance(rewired, dev, args.importance_batches)
     rewire(rewired, heads, neurons)
-    for spec in args.baselines:
-        width, depth = (float(v) for v in spec.split(","))
-        keras.utils.set_random_seed(0)
-        small = extract_subnetwork(rewired, width, depth)
-        total = int(train.cardinality()) * args.baseline_epochs
-        small.compile(optimizer=kt.models.bert_optimizer(args.learning_rate,
-                                                         total_steps=total),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                      jit_compile=True)
-        small.fit(train, validation_data=dev, epochs=args.baseline_epochs, verbose=2,
-                  shuffle=False)
-        name = f"baseline_w{width:g}_d{depth:g}"
-        models[name] = small
-        rows.append({"name": name, "kind": "baseline", "width": width, "depth": depth,
-                     "dev_accuracy": accuracy(small, dev),
-                     "test_accuracy": accuracy(small, test)})
-        print(rows[-1], flush=True)
+    shapes = [tuple(float(v) for v in spec.split(",")) for spec in args.baselines]
+    for kind, source, epochs in (("baseline", rewired, args.baseline_epochs),
+                                 ("final_finetune", model, args.final_finetune_epochs)):
+        for width, depth in shapes if epochs else ():
+            keras.utils.set_random_seed(0)
+            small = extract_subnetwork(source, width, depth)
+            total = int(train.cardinality()) * epochs
+            small.compile(optimizer=kt.models.bert_optimizer(args.learning_rate,
+                                                             total_steps=total),
+                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+            small.fit(train, validation_data=dev, epochs=epochs, verbose=2, shuffle=False)
+            name = f"{kind}_w{width:g}_d{depth:g}"
+            models[name] = small
+            rows.append({"name": name, "kind": kind, "width": width, "depth": depth,
+                         "dev_accuracy": accuracy(small, dev),
+                         "test_accuracy": accuracy(small, test)})
+            print(rows[-1], flush=True)
 
     x = kt.timing.synthetic_inputs(32, 128, teacher.backbone.vocabulary_size)
     latency = kt.timing.measure_latency(models, x, warmup=2, repeats=10)
@@ -159,8 +179,11 @@ def main():
     for row in rows:
         kt.reporting.append_record(kt.reporting.make_record(
             experiment=f"dynabert_{args.dataset}", dataset=args.dataset,
-            method=(f"DynaBERT w{row['width']:g} d{row['depth']:g}" if row["kind"] == "dynabert"
-                    else f"same shape w{row['width']:g} d{row['depth']:g}, fine-tuned only"),
+            method={"dynabert": f"DynaBERT w{row['width']:g} d{row['depth']:g}",
+                    "final_finetune": f"DynaBERT w{row['width']:g} d{row['depth']:g} + final "
+                                      "fine-tune",
+                    "baseline": f"same shape w{row['width']:g} d{row['depth']:g}, "
+                                "fine-tuned only"}[row["kind"]],
             teacher=args.preset, metric="test_accuracy",
             teacher_metric=teacher_scores["test"], student_metric=row["test_accuracy"],
             teacher_params=kt.timing.count_params(teacher), student_params=row["params"],
@@ -175,6 +198,8 @@ def main():
                       + (f" bucketed {'/'.join(map(str, args.bucket_widths))}"
                          if args.bucket_widths else "") + f", wall {wall:.0f}s"
                       if row["kind"] == "dynabert" else
+                      f"cut from the trained DynaBERT model, {args.final_finetune_epochs} "
+                      "epoch(s) on labels" if row["kind"] == "final_finetune" else
                       f"cut from the rewired teacher, {args.baseline_epochs} epochs on labels")
                    + "."),
             extra=dict(row)), args.results)
