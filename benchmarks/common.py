@@ -32,19 +32,28 @@ def load_teacher_and_splits(args):
     """The cached fine-tuned teacher and batched train/dev/test splits.
 
     Returns `(data, teacher, preprocessor, train, dev, test)`. With
-    `--bucket-widths` every split is batched by length (the teacher, cached,
-    was fine-tuned on padded batches).
+    `--bucket-widths` every split is batched by length; the teacher is
+    fine-tuned on bucketed batches only with `--teacher-bucket-widths`.
     """
     data = kt.datasets.load_dataset(args.dataset)
     teacher, pre, _ = kt.models.finetune_teacher(
         data, preset=args.preset, sequence_length=args.sequence_length,
         epochs=args.teacher_epochs, batch_size=args.batch_size, verbose=2,
         bucket_widths=args.teacher_bucket_widths)
-    buckets = getattr(args, "bucket_widths", None)
+    buckets = args.bucket_widths
     train = data.tf_dataset("train", pre, batch_size=args.batch_size, bucket_widths=buckets)
     dev = data.tf_dataset("dev", pre, batch_size=64, bucket_widths=buckets)
     test = data.tf_dataset("test", pre, batch_size=64, bucket_widths=buckets)
     return data, teacher, pre, train, dev, test
+
+
+def bucketing_note(args):
+    """What records say about length bucketing, e.g. `" bucketed 16/32/64"`."""
+    note = f" bucketed {'/'.join(map(str, args.bucket_widths))}" if args.bucket_widths else ""
+    if args.teacher_bucket_widths:
+        note += (" (teacher too)" if args.teacher_bucket_widths == args.bucket_widths else
+                 f" (teacher {'/'.join(map(str, args.teacher_bucket_widths))})")
+    return note
 
 
 def accuracy(model, ds):

@@ -31,6 +31,7 @@ import keras_theseus as kt
 from common import HERE
 from common import accuracy
 from common import add_teacher_arguments
+from common import bucketing_note
 from common import load_teacher_and_splits
 from keras_theseus.dynabert import DynaBertClassifier
 from keras_theseus.dynabert import compute_importance
@@ -195,8 +196,7 @@ def main():
                    f"speedup/FLOPs ratio {row['speedup_over_flops_ratio']:.2f}; "
                    + (f"{args.width_epochs}+{args.depth_epochs} epochs (DynaBERT_w, DynaBERT), "
                       f"lr {args.learning_rate:g}, len {args.sequence_length}"
-                      + (f" bucketed {'/'.join(map(str, args.bucket_widths))}"
-                         if args.bucket_widths else "") + f", wall {wall:.0f}s"
+                      f"{bucketing_note(args)}, wall {wall:.0f}s"
                       if row["kind"] == "dynabert" else
                       f"cut from the trained DynaBERT model, {args.final_finetune_epochs} "
                       "epoch(s) on labels" if row["kind"] == "final_finetune" else

@@ -27,6 +27,7 @@ import keras_theseus as kt
 from common import HERE
 from common import accuracy
 from common import add_teacher_arguments
+from common import bucketing_note
 from common import load_teacher_and_splits
 from keras_theseus.dynabert import DynaBertTrainer
 from keras_theseus.search import SearchSpace
@@ -115,8 +116,8 @@ def main():
                f"candidates with speedup >= {args.min_speedup:g}, on the Pareto frontier: "
                f"{bool(best['pareto'])}; search wall {search_wall:.0f}s; then {args.epochs} "
                f"epochs soft CE + label CE at lr {args.learning_rate:g}, len "
-               f"{args.sequence_length}; dev {scores['dev']:.4f}; wall {wall:.0f}s; table "
-               f"{os.path.basename(csv)}."),
+               f"{args.sequence_length}{bucketing_note(args)}; dev {scores['dev']:.4f}; "
+               f"wall {wall:.0f}s; table {os.path.basename(csv)}."),
         extra={"table": table.to_dict("records"), "dev_accuracy": scores["dev"],
                "wall_seconds": wall, "search_wall_seconds": search_wall}), args.results)
     kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))

@@ -27,6 +27,7 @@ import keras
 import keras_theseus as kt
 from common import accuracy
 from common import add_teacher_arguments
+from common import bucketing_note
 from common import load_teacher_and_splits
 from keras_theseus.theseus import TheseusClassifier
 from keras_theseus.theseus import compress_with_theseus
@@ -57,10 +58,7 @@ def main():
     x_lat = kt.timing.synthetic_inputs(32, 128, teacher.backbone.vocabulary_size)
     # Train steps are timed on one padded b×len batch, bucketed or not.
     step_batch = next(iter(data.tf_dataset("train", pre, batch_size=args.batch_size)))
-    buckets = (f" bucketed {'/'.join(map(str, args.bucket_widths))}"
-               if args.bucket_widths else "")
-    if args.teacher_bucket_widths:
-        buckets += " (teacher too)"
+    buckets = bucketing_note(args)
     print(f"teacher test accuracy {teacher_test:.4f}")
 
     for n in args.layers:
