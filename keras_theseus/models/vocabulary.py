@@ -15,6 +15,13 @@ def read_vocabulary(vocabulary):
 
     Raises:
         ValueError: empty, duplicated tokens, or `[UNK]` missing.
+        TypeError: neither a path nor a list.
+
+    Example:
+    ```python
+    tokens = read_vocabulary(keras_theseus.datasets.chinese_bert_vocabulary_path())
+    len(tokens), tokens.index("[CLS]")  # (21128, 101)
+    ```
     """
     if isinstance(vocabulary, (str, os.PathLike)):
         with open(vocabulary, encoding="utf-8") as f:
