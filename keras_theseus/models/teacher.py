@@ -14,6 +14,9 @@ from keras_theseus.models.vocabulary import unknown_token_rate
 
 # Above this share of [UNK] tokens the preset's vocabulary does not fit the data.
 UNKNOWN_TOKEN_WARNING_RATE = 0.05
+# `finetune_teacher`'s budget defaults; the cache name records departures from them.
+DEFAULT_TEACHER_BATCH_SIZE = 32
+DEFAULT_TEACHER_LEARNING_RATE = 5e-5
 
 
 def teacher_cache_dir():
@@ -25,14 +28,30 @@ def teacher_cache_dir():
     return os.path.join(home, "keras_theseus", "teachers")
 
 
-def teacher_cache_path(preset, dataset, sequence_length, epochs, seed=0, bucket_widths=None):
-    """Cache file of a fine-tuned teacher, named by what determines it."""
+def teacher_cache_path(preset, dataset, sequence_length, epochs, seed=0, bucket_widths=None,
+                       batch_size=DEFAULT_TEACHER_BATCH_SIZE,
+                       learning_rate=DEFAULT_TEACHER_LEARNING_RATE):
+    """Cache file of a fine-tuned teacher, named by what determines it.
+
+    Batch size and learning rate enter the name only when they differ from
+    `finetune_teacher`'s defaults (32 and 5e-5), so teachers cached before
+    they were part of the name keep their files.
+
+    Example:
+    ```python
+    teacher_cache_path("all_minilm_l6_v2", "movie_reviews", 64, 3)
+    # ~/.keras/keras_theseus/teachers/all_minilm_l6_v2__movie_reviews__len64_ep3_seed0.keras
+    ```
+    """
     name = os.path.basename(os.path.normpath(str(preset)))
     # Bucketed batches visit the rows in another order: another teacher.
     buckets = f"_buckets{'-'.join(str(int(w)) for w in bucket_widths)}" if bucket_widths else ""
+    budget = "" if batch_size == DEFAULT_TEACHER_BATCH_SIZE else f"_bs{int(batch_size)}"
+    if float(learning_rate) != DEFAULT_TEACHER_LEARNING_RATE:
+        budget += f"_lr{float(learning_rate):g}"
     return os.path.join(
         teacher_cache_dir(),
-        f"{name}__{dataset}__len{sequence_length}_ep{epochs}_seed{seed}{buckets}.keras",
+        f"{name}__{dataset}__len{sequence_length}_ep{epochs}_seed{seed}{buckets}{budget}.keras",
     )
 
 
@@ -41,8 +60,8 @@ def finetune_teacher(
     preset=DEFAULT_PRESET,
     sequence_length=64,
     epochs=3,
-    batch_size=32,
-    learning_rate=5e-5,
+    batch_size=DEFAULT_TEACHER_BATCH_SIZE,
+    learning_rate=DEFAULT_TEACHER_LEARNING_RATE,
     seed=0,
     cache=True,
     jit_compile="auto",
@@ -54,7 +73,8 @@ def finetune_teacher(
 
     Stage one of every compression recipe. The result is cached as a
     `.keras` file (see `teacher_cache_path`) and reused when the same
-    preset, dataset, length, epochs and seed are asked for again.
+    preset, dataset, length, epochs, batch size, learning rate, seed and
+    bucket widths are asked for again.
 
     Args:
         data: a `keras_theseus.datasets.TextClassificationData`.
@@ -83,7 +103,8 @@ def finetune_teacher(
     ```
     """
     preprocessor = load_preprocessor(preset, sequence_length=sequence_length)
-    path = teacher_cache_path(preset, data.name, sequence_length, epochs, seed, bucket_widths)
+    path = teacher_cache_path(preset, data.name, sequence_length, epochs, seed, bucket_widths,
+                              batch_size=batch_size, learning_rate=learning_rate)
     if cache and os.path.isfile(path):
         return keras.saving.load_model(path), preprocessor, None
     _warn_if_vocabulary_misfits(preprocessor, data, preset)
