@@ -8,9 +8,15 @@
 For each successor depth n: Theseus (stage 2: `--replacing-epochs` with the
 default linear curriculum, stage 3: `--successor-epochs` of successor-only
 fine-tuning) against the predecessor's first n layers fine-tuned directly for
-the same total number of epochs. Reports test accuracy, retention, params,
-latency speedup (batch 32, length 128, interleaved, XLA) and the Theseus
-train step as a ratio to the predecessor's fine-tune step (both XLA, p = 0.5).
+the same total number of epochs. `--init` picks the successor's starting
+layers (`every_rth` = 0, 2, 4 for 6→3) and `--init-baseline` adds the
+truncated student made of those same layers, so what the initialization
+alone gives is measured apart from what Theseus training adds;
+`--train-embeddings` / `--train-classifier` unfreeze those in stage 2.
+Reports test accuracy, retention, params, latency speedup (batch 32,
+length 128, interleaved, XLA) and the Theseus train step (p = 0.5 and 1) as
+a ratio to the predecessor's fine-tune step, both compiled as the trainers
+compile by default (`jit_compile="auto"`: no XLA on a CPU).
 The teacher comes from benchmarks/teacher_finetune.py's cache (or is
 fine-tuned first with the same settings). For Chinese text the teacher is
 MiniLM moved onto the bert-base-chinese vocabulary (`all_minilm_l6_v2_zh`)
@@ -31,6 +37,7 @@ from common import bucketing_note
 from common import load_teacher_and_splits
 from keras_theseus.theseus import TheseusClassifier
 from keras_theseus.theseus import compress_with_theseus
+from keras_theseus.theseus import successor_source_layers
 
 
 def main():
@@ -41,7 +48,16 @@ def main():
     p.add_argument("--replacing-epochs", type=int, default=2)
     p.add_argument("--successor-epochs", type=int, default=1)
     p.add_argument("--learning-rate", type=float, default=5e-5)
-    p.add_argument("--init", default="first", help="successor initialization strategy")
+    p.add_argument("--init", default="first",
+                   help="successor initialization: first, every_rth, last_of_module, random, "
+                        "or comma-separated layer indices")
+    p.add_argument("--train-embeddings", action="store_true",
+                   help="stage 2 also trains the embeddings (frozen in the paper)")
+    p.add_argument("--train-classifier", action="store_true",
+                   help="stage 2 also trains the pooler and head (frozen in the paper)")
+    p.add_argument("--init-baseline", action="store_true",
+                   help="also fine-tune the truncated student made of the --init layers "
+                        "(the control for what the initialization alone gives)")
     p.add_argument("--no-baseline", action="store_true",
                    help="skip the truncated-student baseline (e.g. a second Theseus setting)")
     p.add_argument("--baseline-only", action="store_true",
@@ -49,6 +65,8 @@ def main():
     p.add_argument("--limit-batches", type=int, default=None,
                    help="Smoke test: train on this many batches per epoch only.")
     args = p.parse_args()
+    if "," in args.init or args.init.isdigit():
+        args.init = [int(i) for i in args.init.split(",")]
 
     data, teacher, pre, train, dev, test = load_teacher_and_splits(args)
     teacher_test = accuracy(teacher, test)
@@ -59,6 +77,9 @@ def main():
     # Train steps are timed on one padded b×len batch, bucketed or not.
     step_batch = next(iter(data.tf_dataset("train", pre, batch_size=args.batch_size)))
     buckets = bucketing_note(args)
+    init_name = ",".join(map(str, args.init)) if isinstance(args.init, list) else args.init
+    trains = "".join(f", stage 2 trains {part}" for part, on in (
+        ("embeddings", args.train_embeddings), ("pooler+head", args.train_classifier)) if on)
     print(f"teacher test accuracy {teacher_test:.4f}")
 
     for n in args.layers:
@@ -68,19 +89,26 @@ def main():
             result = compress_with_theseus(
                 teacher, train, dev, num_successor_layers=n,
                 replacing_epochs=args.replacing_epochs, successor_epochs=args.successor_epochs,
-                learning_rate=args.learning_rate, init=args.init, verbose=2)
+                learning_rate=args.learning_rate, init=args.init,
+                train_embeddings=args.train_embeddings, train_classifier=args.train_classifier,
+                verbose=2)
             walls["theseus"] = time.time() - start
             students["theseus"] = result.successor
-        if not args.no_baseline:
+        baselines = {} if args.no_baseline else {"baseline": list(range(n))}
+        if args.init_baseline:
+            layers = successor_source_layers(teacher.backbone.num_layers, n, args.init)
+            if layers is None or layers == list(range(n)):
+                p.error("--init-baseline needs an --init other than first/random")
+            baselines["init_baseline"] = layers
+        for name, layers in baselines.items():
             start = time.time()
             keras.utils.set_random_seed(0)
-            baseline = kt.models.drop_layers(teacher, list(range(n)))
+            baseline = kt.models.drop_layers(teacher, layers)
             kt.models.compile_text_classifier(baseline, learning_rate=args.learning_rate,
                                               total_steps=int(train.cardinality()) * budget)
             baseline.fit(train, validation_data=dev, epochs=budget, verbose=2)
-            walls["baseline"] = time.time() - start
-            students["baseline"] = baseline
-
+            walls[name] = time.time() - start
+            students[name] = baseline
         scores = {name: {"dev": accuracy(m, dev), "test": accuracy(m, test)}
                   for name, m in students.items()}
         student = next(iter(students.values()))  # every student has the same shape
@@ -102,11 +130,11 @@ def main():
             ratio = steps["theseus"]["median_ms"] / steps["predecessor"]["median_ms"]
             ratio_p1 = steps["theseus_p1"]["median_ms"] / steps["predecessor"]["median_ms"]
             kt.reporting.append_record(kt.reporting.make_record(
-                method=f"theseus (init {args.init}, lr {args.learning_rate})",
+                method=f"theseus (init {init_name}, lr {args.learning_rate}{trains})",
                 student_metric=scores["theseus"]["test"], train_step_ratio=ratio,
                 notes=(f"Theseus {teacher.backbone.num_layers}→{n}, lr {args.learning_rate}: "
                        f"dev {scores['theseus']['dev']:.4f}; {args.replacing_epochs} replacing "
-                       f"epochs (linear p 0.3→1 at 80%) + {args.successor_epochs} successor "
+                       f"epochs (linear p 0.3→1 at 80%{trains}) + {args.successor_epochs} successor "
                        f"epoch(s), train len {args.sequence_length}{buckets}, wall "
                        f"{walls['theseus']:.0f}s; train step b{args.batch_size}×"
                        f"{args.sequence_length} {steps['theseus']['median_ms']:.0f} ms at p=0.5, "
@@ -119,16 +147,17 @@ def main():
                        "successor_history": result.successor_history.history
                        if result.successor_history else None},
                 **common), args.results)
-        if "baseline" in students:
+        for name, layers in baselines.items():
             kt.reporting.append_record(kt.reporting.make_record(
-                method=f"truncated first-{n} fine-tune (lr {args.learning_rate})",
-                student_metric=scores["baseline"]["test"],
-                notes=(f"Baseline {n} layers: layers 0..{n - 1} of the fine-tuned teacher, "
+                method=(f"truncated first-{n} fine-tune (lr {args.learning_rate})"
+                        if name == "baseline" else
+                        f"truncated layers {layers} fine-tune (lr {args.learning_rate})"),
+                student_metric=scores[name]["test"],
+                notes=(f"Baseline {n} layers: layers {layers} of the fine-tuned teacher, "
                        f"{budget} epochs at lr {args.learning_rate}, len "
                        f"{args.sequence_length}{buckets}; dev "
-                       f"{scores['baseline']['dev']:.4f}; wall {walls['baseline']:.0f}s."),
-                extra={"dev_accuracy": scores["baseline"]["dev"],
-                       "wall_seconds": walls["baseline"]},
+                       f"{scores[name]['dev']:.4f}; wall {walls[name]:.0f}s."),
+                extra={"dev_accuracy": scores[name]["dev"], "wall_seconds": walls[name]},
                 **common), args.results)
         kt.reporting.write_markdown(
             args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)), "RESULTS.md"))
@@ -138,7 +167,7 @@ def main():
 
 
 def train_step_times(teacher, n, batch):
-    """Theseus train step (p = 0.5 and p = 1) vs fine-tuning the predecessor, XLA."""
+    """Theseus train step (p = 0.5 and p = 1) vs fine-tuning the predecessor."""
     predecessor = kt.models.drop_layers(teacher, list(range(teacher.backbone.num_layers)))
     models = {"predecessor": predecessor}
     for name, rate in (("theseus", 0.5), ("theseus_p1", 1.0)):

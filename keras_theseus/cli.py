@@ -45,7 +45,8 @@ CHINESE_DEFAULT_PRESET = "all_minilm_l6_v2_zh"
 def _default_preset(args):
     from keras_theseus.models import DEFAULT_PRESET
 
-    chinese = getattr(args, "dataset", None) == "chinese_sentiment" or hasattr(args, "task")
+    # `clue` sets `language="zh"`; for `compress` the dataset says it.
+    chinese = args.language == "zh" or getattr(args, "dataset", None) == "chinese_sentiment"
     return CHINESE_DEFAULT_PRESET if chinese else DEFAULT_PRESET
 
 
@@ -219,7 +220,7 @@ def build_parser():
                    help="1024/128/256 rows, length 32, no XLA, no teacher cache (~2 min)")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel")
     _add_compression_args(p, default_length=64, default_epochs=1)
-    p.set_defaults(func=_compress)
+    p.set_defaults(func=_compress, language=None)
 
     p = sub.add_parser(
         "clue", help="CLUE baseline: fine-tune, compress, score dev, write <task>_predict.json.",
@@ -236,7 +237,7 @@ def build_parser():
     p.add_argument("--output-dir", default="clue_runs")
     p.add_argument("--export", action="store_true", help="also write the SavedModel")
     _add_compression_args(p, default_length=128, default_epochs=3)
-    p.set_defaults(func=_clue)
+    p.set_defaults(func=_clue, language="zh")
 
     p = sub.add_parser(
         "export", help="Export a saved .keras classifier for TF Serving, TFLite or ONNX.",
