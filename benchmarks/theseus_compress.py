@@ -58,6 +58,10 @@ def main():
     p.add_argument("--init-baseline", action="store_true",
                    help="also fine-tune the truncated student made of the --init layers "
                         "(the control for what the initialization alone gives)")
+    p.add_argument("--pretrained-baseline", action="store_true",
+                   help="also fine-tune the first n layers of the *pretrained* checkpoint "
+                        "(new head) for the same epochs: the 'fine-tuning' baseline of the "
+                        "Theseus and BERT-PKD papers")
     p.add_argument("--no-baseline", action="store_true",
                    help="skip the truncated-student baseline (e.g. a second Theseus setting)")
     p.add_argument("--baseline-only", action="store_true",
@@ -100,13 +104,19 @@ def main():
             if layers is None or layers == list(range(n)):
                 p.error("--init-baseline needs an --init other than first/random")
             baselines["init_baseline"] = layers
+        if args.pretrained_baseline:
+            baselines["pretrained_baseline"] = list(range(n))
         for name, layers in baselines.items():
             start = time.time()
             keras.utils.set_random_seed(0)
-            baseline = kt.models.drop_layers(teacher, layers)
+            source = teacher
+            if name == "pretrained_baseline":
+                source = kt.models.build_text_classifier(
+                    kt.models.load_backbone(args.preset), data.num_classes)
+            baseline = kt.models.drop_layers(source, layers)
             kt.models.compile_text_classifier(baseline, learning_rate=args.learning_rate,
                                               total_steps=int(train.cardinality()) * budget)
-            baseline.fit(train, validation_data=dev, epochs=budget, verbose=2)
+            baseline.fit(train, validation_data=dev, epochs=budget, verbose=2, shuffle=False)
             walls[name] = time.time() - start
             students[name] = baseline
         scores = {name: {"dev": accuracy(m, dev), "test": accuracy(m, test)}
@@ -134,7 +144,8 @@ def main():
                 student_metric=scores["theseus"]["test"], train_step_ratio=ratio,
                 notes=(f"Theseus {teacher.backbone.num_layers}→{n}, lr {args.learning_rate}: "
                        f"dev {scores['theseus']['dev']:.4f}; {args.replacing_epochs} replacing "
-                       f"epochs (linear p 0.3→1 at 80%{trains}) + {args.successor_epochs} successor "
+                       f"epochs (linear p 0.3→1 at 80%{trains}) + {args.successor_epochs} "
+                       f"successor "
                        f"epoch(s), train len {args.sequence_length}{buckets}, wall "
                        f"{walls['theseus']:.0f}s; train step b{args.batch_size}×"
                        f"{args.sequence_length} {steps['theseus']['median_ms']:.0f} ms at p=0.5, "
@@ -148,12 +159,16 @@ def main():
                        if result.successor_history else None},
                 **common), args.results)
         for name, layers in baselines.items():
+            source = ("pretrained checkpoint" if name == "pretrained_baseline"
+                      else "fine-tuned teacher")
             kt.reporting.append_record(kt.reporting.make_record(
-                method=(f"truncated first-{n} fine-tune (lr {args.learning_rate})"
-                        if name == "baseline" else
-                        f"truncated layers {layers} fine-tune (lr {args.learning_rate})"),
+                method={"baseline": f"truncated first-{n} fine-tune (lr {args.learning_rate})",
+                        "init_baseline": f"truncated layers {layers} fine-tune "
+                                         f"(lr {args.learning_rate})",
+                        "pretrained_baseline": f"pretrained first-{n} fine-tune "
+                                               f"(lr {args.learning_rate})"}[name],
                 student_metric=scores[name]["test"],
-                notes=(f"Baseline {n} layers: layers {layers} of the fine-tuned teacher, "
+                notes=(f"Baseline {n} layers: layers {layers} of the {source}, "
                        f"{budget} epochs at lr {args.learning_rate}, len "
                        f"{args.sequence_length}{buckets}; dev "
                        f"{scores[name]['dev']:.4f}; wall {walls[name]:.0f}s."),
