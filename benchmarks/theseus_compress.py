@@ -98,23 +98,29 @@ def main():
                 verbose=2)
             walls["theseus"] = time.time() - start
             students["theseus"] = result.successor
-        baselines = {} if args.no_baseline else {"baseline": list(range(n))}
+        # name -> (layers, start from the pretrained checkpoint?, record's method)
+        lr = args.learning_rate
+        baselines = {}
+        if not args.no_baseline:
+            baselines["baseline"] = (list(range(n)), False,
+                                     f"truncated first-{n} fine-tune (lr {lr})")
         if args.init_baseline:
             layers = successor_source_layers(teacher.backbone.num_layers, n, args.init)
             if layers is None or layers == list(range(n)):
                 p.error("--init-baseline needs an --init other than first/random")
-            baselines["init_baseline"] = layers
+            baselines["init_baseline"] = (layers, False,
+                                          f"truncated layers {layers} fine-tune (lr {lr})")
         if args.pretrained_baseline:
-            baselines["pretrained_baseline"] = list(range(n))
-        for name, layers in baselines.items():
+            baselines["pretrained_baseline"] = (list(range(n)), True,
+                                                f"pretrained first-{n} fine-tune (lr {lr})")
+        for name, (layers, pretrained, _) in baselines.items():
             start = time.time()
             keras.utils.set_random_seed(0)
-            source = teacher
-            if name == "pretrained_baseline":
-                source = kt.models.build_text_classifier(
-                    kt.models.load_backbone(args.preset), data.num_classes)
+            source = (kt.models.build_text_classifier(kt.models.load_backbone(args.preset),
+                                                      data.num_classes)
+                      if pretrained else teacher)
             baseline = kt.models.drop_layers(source, layers)
-            kt.models.compile_text_classifier(baseline, learning_rate=args.learning_rate,
+            kt.models.compile_text_classifier(baseline, learning_rate=lr,
                                               total_steps=int(train.cardinality()) * budget)
             baseline.fit(train, validation_data=dev, epochs=budget, verbose=2, shuffle=False)
             walls[name] = time.time() - start
@@ -145,8 +151,7 @@ def main():
                 notes=(f"Theseus {teacher.backbone.num_layers}→{n}, lr {args.learning_rate}: "
                        f"dev {scores['theseus']['dev']:.4f}; {args.replacing_epochs} replacing "
                        f"epochs (linear p 0.3→1 at 80%{trains}) + {args.successor_epochs} "
-                       f"successor "
-                       f"epoch(s), train len {args.sequence_length}{buckets}, wall "
+                       f"successor epoch(s), train len {args.sequence_length}{buckets}, wall "
                        f"{walls['theseus']:.0f}s; train step b{args.batch_size}×"
                        f"{args.sequence_length} {steps['theseus']['median_ms']:.0f} ms at p=0.5, "
                        f"{steps['theseus_p1']['median_ms']:.0f} ms at p=1 vs predecessor "
@@ -158,15 +163,10 @@ def main():
                        "successor_history": result.successor_history.history
                        if result.successor_history else None},
                 **common), args.results)
-        for name, layers in baselines.items():
-            source = ("pretrained checkpoint" if name == "pretrained_baseline"
-                      else "fine-tuned teacher")
+        for name, (layers, pretrained, method) in baselines.items():
+            source = "pretrained checkpoint" if pretrained else "fine-tuned teacher"
             kt.reporting.append_record(kt.reporting.make_record(
-                method={"baseline": f"truncated first-{n} fine-tune (lr {args.learning_rate})",
-                        "init_baseline": f"truncated layers {layers} fine-tune "
-                                         f"(lr {args.learning_rate})",
-                        "pretrained_baseline": f"pretrained first-{n} fine-tune "
-                                               f"(lr {args.learning_rate})"}[name],
+                method=method,
                 student_metric=scores[name]["test"],
                 notes=(f"Baseline {n} layers: layers {layers} of the {source}, "
                        f"{budget} epochs at lr {args.learning_rate}, len "

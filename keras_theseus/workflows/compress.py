@@ -11,6 +11,7 @@ import keras_hub
 
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.presets import DEFAULT_PRESET
+from keras_theseus.models.teacher import DEFAULT_TEACHER_LEARNING_RATE
 from keras_theseus.models.teacher import finetune_teacher
 
 METHODS = ("theseus", "distill", "dynabert")
@@ -52,7 +53,7 @@ class CompressionConfig:
     sequence_length: int = 64
     batch_size: int = 32
     teacher_epochs: int = 1
-    teacher_learning_rate: float = 5e-5
+    teacher_learning_rate: float = DEFAULT_TEACHER_LEARNING_RATE
     epochs: int = 1
     successor_epochs: int = 1
     learning_rate: float = 1e-4
