@@ -16,22 +16,15 @@ inputs) directly.
 """
 
 import math
-import numbers
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_theseus.utils import is_int as _is_int
+from keras_theseus.utils import is_number as _is_number
+
 __all__ = ["DistilBertMasker", "count_tokens"]
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_number(value):
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value))
 
 
 def _check_vocabulary_size(vocabulary_size):

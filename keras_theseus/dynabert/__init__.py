@@ -1,7 +1,5 @@
 """DynaBERT: width- and depth-adaptive BERT with mask variables, rewiring and extraction."""
 
-from keras_theseus.dynabert.callbacks import SubnetworkEvaluator
-from keras_theseus.dynabert.callbacks import SubnetworkSampler
 from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
 from keras_theseus.dynabert.extraction import extract_subnetwork
 from keras_theseus.dynabert.importance import compute_importance
@@ -18,3 +16,12 @@ from keras_theseus.dynabert.recipe import DynaBertResult
 from keras_theseus.dynabert.recipe import train_dynabert
 from keras_theseus.dynabert.trainer import DynaBertTrainer
 from keras_theseus.dynabert.trainer import frozen_copy
+
+from keras_theseus.utils import deprecated_aliases
+
+# Callbacks live in keras_theseus.callbacks (as keras.callbacks); the old
+# spellings work for one release.
+__getattr__ = deprecated_aliases(__name__, {
+    "SubnetworkEvaluator": "keras_theseus.callbacks.SubnetworkEvaluator",
+    "SubnetworkSampler": "keras_theseus.callbacks.SubnetworkSampler",
+})

@@ -6,6 +6,7 @@ import keras
 
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.theseus.extraction import extract_successor
+from keras_theseus.theseus import schedules as schedules_lib
 from keras_theseus.theseus.replacement_scheduler import ReplacementScheduler
 from keras_theseus.theseus.schedules import LinearReplacement
 from keras_theseus.theseus.theseus_classifier import TheseusClassifier
@@ -62,7 +63,7 @@ def compress_with_theseus(
     finetune_teacher` (or any fine-tuned keras-hub `BertTextClassifier`);
     `examples/theseus_three_stages.py` runs all three stages end to end.
     Stage 2 trains successor modules that stochastically replace the
-    predecessor's layers (`TheseusClassifier` + `ReplacementScheduler`).
+    predecessor's layers (a `TheseusClassifier` that owns its schedule).
     Stage 3 extracts the successor and fine-tunes it alone (p = 1). Each
     stage is a plain `model.fit`, usable on its own.
 
@@ -72,7 +73,10 @@ def compress_with_theseus(
         validation_data: optional dataset for `fit`.
         num_successor_layers: n; must divide the predecessor's depth.
         init: successor initialization (see `successor_source_layers`).
-        schedule: replacement schedule; default `default_schedule`.
+        schedule: replacement schedule; default `default_schedule`. A
+            schedule that runs in the train step goes to the model; a
+            Python-only one (a function, `CallableReplacement`) to a
+            `ReplacementScheduler` callback.
         replacing_epochs: stage-2 epochs.
         successor_epochs: stage-3 epochs (0 skips stage 3).
         learning_rate: stage-2 peak learning rate (AdamW, warm-up, cosine).
@@ -81,8 +85,7 @@ def compress_with_theseus(
         seed: draws and shuffling seed.
         jit_compile: XLA for both stages: `"auto"` (XLA except on CPU-only
             machines, where it measured slower), `True` or `False`.
-        replacing_callbacks: extra callbacks for stage 2 (the
-            `ReplacementScheduler` is added).
+        replacing_callbacks: extra callbacks for stage 2.
         successor_callbacks: extra callbacks for stage 3 (separate
             instances: a callback such as `EarlyStopping` keeps state).
         verbose: `fit` verbosity.
@@ -113,16 +116,19 @@ def compress_with_theseus(
         raise ValueError(
             f"`successor_epochs` must be an int >= 0. Received: {successor_epochs!r}")
     replacing_steps = steps_per_epoch * replacing_epochs
-    schedule = schedule if schedule is not None else default_schedule(replacing_steps)
+    schedule = schedules_lib.get(
+        schedule if schedule is not None else default_schedule(replacing_steps))
+    setter = [] if schedule.traceable else [ReplacementScheduler(schedule)]
     theseus = TheseusClassifier.from_predecessor(
         predecessor, num_successor_layers, init=init, train_embeddings=train_embeddings,
         train_classifier=train_classifier, seed=seed,
+        schedule=schedule if schedule.traceable else None,
     )
     compile_text_classifier(theseus, learning_rate=learning_rate, total_steps=replacing_steps,
                             jit_compile=jit_compile)
     replacing_history = theseus.fit(
         train_data, validation_data=validation_data, epochs=replacing_epochs, shuffle=False,
-        callbacks=[ReplacementScheduler(schedule)] + list(replacing_callbacks or []),
+        callbacks=setter + list(replacing_callbacks or []),
         verbose=verbose,
     )
     successor = extract_successor(theseus)

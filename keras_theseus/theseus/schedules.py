@@ -3,22 +3,18 @@
 A schedule maps the training step t (0-based, counted once per optimizer
 step) to the probability p_t in (0, 1] that a successor module replaces its
 predecessor layers. Schedules are small serializable objects, like Keras'
-learning-rate schedules.
+learning-rate schedules, and are owned the same way: a `TheseusClassifier`
+built with `schedule=` evaluates it inside its compiled train step from its
+own step counter, as an optimizer evaluates its `LearningRateSchedule`.
 """
 
 import math
-import numbers
 
 import keras
+from keras import ops
 
-
-def _is_number(value):
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value))
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+from keras_theseus.utils import is_int as _is_int
+from keras_theseus.utils import is_number as _is_number
 
 
 def check_probability(name, value):
@@ -28,7 +24,17 @@ def check_probability(name, value):
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
 class ReplacementSchedule:
-    """Base class: subclasses implement `__call__(step) -> p` and `get_config`."""
+    """Base class: subclasses implement `__call__(step) -> p` and `get_config`.
+
+    `__call__` receives the step as a float32 tensor inside the compiled
+    train step (write it with `keras.ops`, as a Keras `LearningRateSchedule`
+    is written) and returns p in (0, 1]. Set the class attribute
+    `traceable = False` for a schedule that only runs in Python; such a
+    schedule is driven by the `keras_theseus.callbacks.ReplacementScheduler`
+    callback instead of the model.
+    """
+
+    traceable = True
 
     def __call__(self, step):
         raise NotImplementedError
@@ -39,15 +45,6 @@ class ReplacementSchedule:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-    def as_linear(self):
-        """`(base, slope, cutoff)` if p_t = 1 for t >= cutoff >= 0, else
-        min(1, slope·t + base); None if the schedule has no such form.
-
-        Schedules with this form are evaluated inside the compiled train
-        step, with no Python work per batch.
-        """
-        return None
 
     def rate(self, step):
         """`self(step)`, validated to lie in (0, 1]."""
@@ -76,7 +73,7 @@ class ConstantReplacement(ReplacementSchedule):
     Example:
     ```python
     schedule = ConstantReplacement(0.5, replace_all_after=2500)
-    schedule(0), schedule(2500)  # (0.5, 1.0)
+    schedule.rate(0), schedule.rate(2500)  # (0.5, 1.0)
     ```
     """
 
@@ -92,14 +89,16 @@ class ConstantReplacement(ReplacementSchedule):
         self.rate_value = float(rate)
         self.replace_all_after = None if replace_all_after is None else int(replace_all_after)
 
-    def as_linear(self):
-        cutoff = -1 if self.replace_all_after is None else self.replace_all_after
-        return self.rate_value, 0.0, float(cutoff)
-
     def __call__(self, step):
-        if self.replace_all_after is not None and step >= self.replace_all_after:
-            return 1.0
-        return self.rate_value
+        # A Python step gives a Python float (exact, as `rate` reports it); a
+        # tensor step, inside the train step, gives a float32 tensor.
+        if _is_number(step):
+            full = self.replace_all_after is not None and step >= self.replace_all_after
+            return 1.0 if full else self.rate_value
+        if self.replace_all_after is None:
+            return ops.convert_to_tensor(self.rate_value, "float32")
+        step = ops.cast(step, "float32")
+        return ops.where(step >= float(self.replace_all_after), 1.0, self.rate_value)
 
     def get_config(self):
         return {"rate": self.rate_value, "replace_all_after": self.replace_all_after}
@@ -119,7 +118,7 @@ class LinearReplacement(ReplacementSchedule):
     Example:
     ```python
     schedule = LinearReplacement(base=0.3, slope=0.0006)
-    schedule(1000)  # 0.9
+    schedule.rate(1000)  # 0.9 (`schedule(step)` gives the same as a tensor)
     ```
     """
 
@@ -131,10 +130,9 @@ class LinearReplacement(ReplacementSchedule):
         self.slope = float(slope)
 
     def __call__(self, step):
-        return min(1.0, self.slope * step + self.base)
-
-    def as_linear(self):
-        return self.base, self.slope, -1.0
+        if _is_number(step):
+            return min(1.0, self.slope * step + self.base)
+        return ops.minimum(1.0, self.slope * ops.cast(step, "float32") + self.base)
 
     def get_config(self):
         return {"base": self.base, "slope": self.slope}
@@ -142,9 +140,14 @@ class LinearReplacement(ReplacementSchedule):
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
 class CallableReplacement(ReplacementSchedule):
-    """Wrap a user function `step -> p`. Validated at every call.
+    """Wrap a user function `step -> p` (Python). Validated at every call.
 
-    Serializable only if `fn` is a registered Keras serializable function.
+    A Python function cannot run inside the compiled train step, so this
+    schedule is driven from Python by the
+    `keras_theseus.callbacks.ReplacementScheduler` callback (as
+    `keras.callbacks.LearningRateScheduler` drives a Python learning-rate
+    function), not passed to `TheseusClassifier(schedule=...)`. Serializable
+    only if `fn` is a registered Keras serializable function.
 
     Example:
     ```python
@@ -152,13 +155,15 @@ class CallableReplacement(ReplacementSchedule):
     ```
     """
 
+    traceable = False
+
     def __init__(self, fn):
         if not callable(fn):
             raise TypeError(f"`fn` must be callable. Received: {fn!r}")
         self.fn = fn
 
     def __call__(self, step):
-        return self.fn(step)
+        return self.fn(int(step))
 
     def get_config(self):
         return {"fn": keras.saving.serialize_keras_object(self.fn)}

@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras.src.losses.loss import unscale_loss_for_distribution
 from keras_hub.layers import TransformerEncoder
 
+from keras_theseus.theseus import schedules as schedules_lib
 from keras_theseus.theseus.schedules import check_probability
 
 SUCCESSOR_INITS = ("first", "every_rth", "last_of_module", "random")
@@ -73,16 +74,20 @@ class TheseusClassifier(keras.Model):
     (`tf.cond`). In inference only the successors run, so the model is the
     compact successor.
 
-    p lives in the non-trainable variable `replacement_rate`, so a callback
-    (`keras_theseus.callbacks.ReplacementScheduler`) can change it between
-    steps without retracing the compiled step; built-in schedules are even
-    evaluated inside the compiled step (from `schedule_params`). The model
-    counts its own training steps in `replacement_step` (saved with the
-    weights, so the schedule resumes after `BackupAndRestore`), reports p as
-    the metric `replacement_rate`, and counts branch executions per module in
-    `branch_counts` (`[predecessor, successor]` per row). The draws are a
-    stateless function of `(seed, replacement_step)`: the same on every
-    replica, and a resumed run draws exactly what an uninterrupted one would.
+    The model owns its replacement schedule, as an optimizer owns its
+    learning-rate schedule: with `schedule=` (e.g. `LinearReplacement`), p is
+    computed inside the compiled train step from the model's own step
+    counter `replacement_step` (saved with the weights, so the schedule
+    resumes after `BackupAndRestore`), with no Python work per batch. The
+    schedule is part of `get_config`, so a saved model keeps it. Without a
+    schedule, p is the non-trainable variable `replacement_rate` (constant,
+    or set between steps from Python by
+    `keras_theseus.callbacks.ReplacementScheduler` for Python-only
+    schedules). The model reports p as the metric `replacement_rate`, and
+    counts branch executions per module in `branch_counts`
+    (`[predecessor, successor]` per row). The draws are a stateless function
+    of `(seed, replacement_step)`: the same on every replica, and a resumed
+    run draws exactly what an uninterrupted one would.
 
     What trains by default: the successor layers only. Predecessor layers are
     always frozen; `train_embeddings` / `train_classifier` unfreeze the
@@ -99,19 +104,24 @@ class TheseusClassifier(keras.Model):
         num_classes: int.
         num_successor_layers: n, dividing the backbone's depth.
         dropout: classification-head dropout.
-        replacement_rate: initial p in (0, 1].
+        replacement_rate: constant p in (0, 1] when there is no `schedule`
+            (default 0.5); not allowed together with `schedule`.
+        schedule: a `ReplacementSchedule` (or a float, a constant p, or its
+            serialized config) evaluated in the train step; None keeps p at
+            `replacement_rate`. Python-only schedules (`CallableReplacement`)
+            go to the `ReplacementScheduler` callback instead.
         train_embeddings: bool, also train the embedding layers.
         train_classifier: bool, also train the pooler and the head.
         seed: seed of the per-step Bernoulli draws.
 
     Example:
     ```python
-    theseus = TheseusClassifier.from_predecessor(teacher, num_successor_layers=3)
+    theseus = TheseusClassifier.from_predecessor(
+        teacher, num_successor_layers=3, schedule=LinearReplacement(0.3, 0.0006))
     theseus.compile(optimizer=keras.optimizers.AdamW(5e-5),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                     metrics=["accuracy"])
-    theseus.fit(train_ds, epochs=2,
-                callbacks=[ReplacementScheduler(LinearReplacement(0.3, 0.0006))])
+    theseus.fit(train_ds, epochs=2)           # p follows the schedule, step by step
     successor = extract_successor(theseus)   # a plain keras-hub classifier
     ```
     """
@@ -122,10 +132,11 @@ class TheseusClassifier(keras.Model):
         num_classes,
         num_successor_layers,
         dropout=0.1,
-        replacement_rate=0.5,
+        replacement_rate=None,
         train_embeddings=False,
         train_classifier=False,
         seed=None,
+        schedule=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -135,7 +146,23 @@ class TheseusClassifier(keras.Model):
                 f"Received: {type(backbone).__name__}"
             )
         successor_source_layers(backbone.num_layers, num_successor_layers)  # validates
-        check_probability("replacement_rate", replacement_rate)
+        if schedule is not None:
+            schedule = schedules_lib.get(schedule)
+            if not schedule.traceable:
+                raise ValueError(
+                    f"`schedule` must run inside the compiled train step; "
+                    f"{type(schedule).__name__} runs only in Python. Pass it to the "
+                    "keras_theseus.callbacks.ReplacementScheduler callback instead, or use "
+                    "ConstantReplacement / LinearReplacement.")
+            if replacement_rate is not None:
+                raise ValueError(
+                    "Pass either `replacement_rate` (a constant p) or `schedule`, not both. "
+                    f"Received: replacement_rate={replacement_rate!r}, schedule={schedule!r}")
+            initial_rate = schedule.rate(0)
+        else:
+            initial_rate = 0.5 if replacement_rate is None else replacement_rate
+            check_probability("replacement_rate", initial_rate)
+        self.schedule = schedule
         self.backbone = backbone
         self.num_classes = num_classes
         self.num_successor_layers = num_successor_layers
@@ -176,9 +203,9 @@ class TheseusClassifier(keras.Model):
         self.pooled_dense.trainable = train_classifier
         self.output_dense.trainable = train_classifier
 
-        self.initial_replacement_rate = float(replacement_rate)
+        self.initial_replacement_rate = None if schedule is not None else float(initial_rate)
         self.replacement_rate = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(replacement_rate),
+            shape=(), initializer=keras.initializers.Constant(initial_rate),
             trainable=False, name="replacement_rate", aggregation="only_first_replica",
         )
         self.replacement_step = self.add_weight(
@@ -188,13 +215,6 @@ class TheseusClassifier(keras.Model):
         self.branch_counts = self.add_weight(
             shape=(num_successor_layers, 2), dtype="int64", initializer="zeros",
             trainable=False, name="branch_counts", aggregation="only_first_replica",
-        )
-        # [enabled, base, slope, cutoff]: p_t = 1 if t >= cutoff >= 0, else
-        # min(1, slope * t + base), evaluated inside the compiled step when
-        # `enabled` (ReplacementScheduler sets it for the built-in schedules).
-        self.schedule_params = self.add_weight(
-            shape=(4,), initializer="zeros", trainable=False, name="schedule_params",
-            aggregation="only_first_replica",
         )
         # Every weight exists now; mark built so that callbacks such as
         # BackupAndRestore can restore into a model that has not run yet.
@@ -206,10 +226,11 @@ class TheseusClassifier(keras.Model):
         predecessor,
         num_successor_layers,
         init="first",
-        replacement_rate=0.5,
+        replacement_rate=None,
         train_embeddings=False,
         train_classifier=False,
         seed=None,
+        schedule=None,
     ):
         """Build a Theseus model from a fine-tuned keras-hub classifier.
 
@@ -221,8 +242,8 @@ class TheseusClassifier(keras.Model):
             predecessor: a fine-tuned `keras_hub.models.BertTextClassifier`.
             num_successor_layers: n; must divide the predecessor's depth.
             init: successor initialization strategy (default `"first"`).
-            replacement_rate, train_embeddings, train_classifier, seed: see
-                the class docstring.
+            replacement_rate, train_embeddings, train_classifier, seed,
+                schedule: see the class docstring.
         """
         if not isinstance(predecessor, keras_hub.models.BertTextClassifier):
             raise TypeError(
@@ -246,6 +267,7 @@ class TheseusClassifier(keras.Model):
             train_embeddings=train_embeddings,
             train_classifier=train_classifier,
             seed=seed,
+            schedule=schedule,
         )
         model.output_dense.set_weights(predecessor.output_dense.get_weights())
         if source is not None:
@@ -265,13 +287,6 @@ class TheseusClassifier(keras.Model):
         seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
         u = tf.random.stateless_uniform((self.num_successor_layers,), seed=seed)
         return u < self.replacement_rate
-
-    def _scheduled_rate(self):
-        enabled, base, slope, cutoff = tf.unstack(self.schedule_params)
-        step = tf.cast(self.replacement_step, "float32")
-        linear = tf.minimum(1.0, slope * step + base)
-        rate = tf.where((cutoff >= 0) & (step >= cutoff), 1.0, linear)
-        return tf.where(enabled > 0, rate, self.replacement_rate)
 
     def _count(self, module, branch):
         delta = np.zeros((self.num_successor_layers, 2), "int64")
@@ -346,7 +361,10 @@ class TheseusClassifier(keras.Model):
                 "(keras_theseus datasets do so for the train split), or compile "
                 "with `jit_compile=False`."
             )
-        self.replacement_rate.assign(self._scheduled_rate())
+        if self.schedule is not None:
+            # The rate is a probability: float32 whatever the compute dtype.
+            step = tf.cast(self.replacement_step, "float32")
+            self.replacement_rate.assign(tf.cast(self.schedule(step), "float32"))
         use_successor = self.draw_successors()
         with tf.GradientTape() as tape:
             y_pred = self.forward(x, use_successor, training=True)
@@ -396,6 +414,8 @@ class TheseusClassifier(keras.Model):
             "num_successor_layers": self.num_successor_layers,
             "dropout": self.dropout,
             "replacement_rate": self.initial_replacement_rate,
+            "schedule": None if self.schedule is None
+            else keras.saving.serialize_keras_object(self.schedule),
             # The layers' own `trainable` flags are the truth (a user may
             # have changed them after construction).
             "train_embeddings": self.embeddings.trainable,
@@ -408,4 +428,6 @@ class TheseusClassifier(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        if config.get("schedule") is not None:
+            config["schedule"] = schedules_lib.get(config["schedule"])
         return cls(**config)

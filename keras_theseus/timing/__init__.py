@@ -9,4 +9,11 @@ from keras_theseus.timing.latency import inference_function
 from keras_theseus.timing.latency import measure_latency
 from keras_theseus.timing.latency import measure_train_step
 from keras_theseus.timing.latency import synthetic_inputs
-from keras_theseus.timing.timing_callback import TimingCallback
+
+from keras_theseus.utils import deprecated_aliases
+
+# Callbacks live in keras_theseus.callbacks (as keras.callbacks); the old
+# spelling works for one release.
+__getattr__ = deprecated_aliases(__name__, {
+    "TimingCallback": "keras_theseus.callbacks.TimingCallback",
+})

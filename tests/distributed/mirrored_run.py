@@ -22,7 +22,6 @@ from bert_fixtures import toy_batch  # noqa: E402
 
 from keras_theseus import distill  # noqa: E402
 from keras_theseus import models  # noqa: E402
-from keras_theseus.callbacks import ReplacementScheduler  # noqa: E402
 from keras_theseus.callbacks import TimingCallback  # noqa: E402
 from keras_theseus.timing import synthetic_inputs  # noqa: E402
 from keras_theseus.theseus import LinearReplacement  # noqa: E402
@@ -46,13 +45,13 @@ STUDENT_WEIGHTS = classifier(2, 8, 1).get_weights()
 def theseus_run():
     teacher = classifier(4, 16, 0)
     teacher.set_weights(TEACHER_WEIGHTS)
-    model = TheseusClassifier.from_predecessor(teacher, 2, replacement_rate=0.5, seed=7)
+    model = TheseusClassifier.from_predecessor(teacher, 2, seed=7,
+                                               schedule=LinearReplacement(0.3, 0.05))
     # Plain SGD: a step with zero gradients moves nothing, on any device count.
     model.compile(optimizer=keras.optimizers.SGD(0.05),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=False)
-    history = model.fit(DATA, epochs=2, verbose=0,
-                        callbacks=[ReplacementScheduler(LinearReplacement(0.3, 0.05))])
+    history = model.fit(DATA, epochs=2, verbose=0)
     return model, history.history
 
 

@@ -10,8 +10,8 @@ from keras_theseus import models
 from keras_theseus.dynabert import DynaBertClassifier
 from keras_theseus.dynabert import DynaBertTrainer
 from keras_theseus.dynabert import MaskableTransformerEncoder
-from keras_theseus.dynabert import SubnetworkEvaluator
-from keras_theseus.dynabert import SubnetworkSampler
+from keras_theseus.callbacks import SubnetworkEvaluator
+from keras_theseus.callbacks import SubnetworkSampler
 from keras_theseus.dynabert import compute_importance
 from keras_theseus.dynabert import copy_encoder_weights
 from keras_theseus.dynabert import depth_layers

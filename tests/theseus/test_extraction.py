@@ -6,7 +6,7 @@ from theseus_fixtures import compile_theseus
 from theseus_fixtures import toy_batch
 
 from keras_theseus import models
-from keras_theseus.theseus import ReplacementScheduler
+from keras_theseus.callbacks import ReplacementScheduler
 from keras_theseus.theseus import TheseusClassifier
 from keras_theseus.theseus import extract_successor
 

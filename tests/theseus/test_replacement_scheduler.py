@@ -20,14 +20,15 @@ class InterruptAtEpoch(keras.callbacks.Callback):
             raise RuntimeError("simulated interruption")
 
 
-def _fresh():
-    return compile_theseus(TheseusClassifier.from_predecessor(tiny_classifier(seed=0), 2, seed=0))
+def _fresh(schedule=None):
+    return compile_theseus(TheseusClassifier.from_predecessor(
+        tiny_classifier(seed=0), 2, seed=0, schedule=schedule))
 
 
-def test_schedule_logged_in_history():
+def test_python_schedule_logged_in_history():
     model = _fresh()
     x, y = toy_batch(16)
-    schedule = LinearReplacement(base=0.2, slope=0.1)
+    schedule = lambda t: 0.2 + 0.05 * t  # noqa: E731  (a Python function)
     history = model.fit(x, y, batch_size=4, epochs=3, verbose=0,
                         callbacks=[ReplacementScheduler(schedule)])
     # The epoch log holds the last step's rate: steps 3, 7, 11.
@@ -35,14 +36,17 @@ def test_schedule_logged_in_history():
                                [schedule(3), schedule(7), schedule(11)], rtol=1e-6)
 
 
-def test_resume_with_backup_and_restore_continues_schedule(tmp_path):
+@pytest.mark.parametrize("owned", [True, False], ids=["model_schedule", "callback"])
+def test_resume_with_backup_and_restore_continues_schedule(tmp_path, owned):
     x, y = toy_batch(16)
     schedule = LinearReplacement(base=0.1, slope=0.05)
+    owner = (lambda: _fresh(schedule)) if owned else _fresh
+    setter = [] if owned else [ReplacementScheduler(schedule)]
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    model = _fresh()
+    model = owner()
     with pytest.raises(RuntimeError, match="simulated"):
         model.fit(x, y, batch_size=4, epochs=4, verbose=0,
-                  callbacks=[backup, ReplacementScheduler(schedule), InterruptAtEpoch(2)])
+                  callbacks=[backup, *setter, InterruptAtEpoch(2)])
     assert int(model.replacement_step.numpy()) == 8
 
     rates = []
@@ -51,15 +55,15 @@ def test_resume_with_backup_and_restore_continues_schedule(tmp_path):
         def on_train_batch_end(self, batch, logs=None):
             rates.append(float(logs["replacement_rate"]))
 
-    resumed = _fresh()  # as after a restart: a new model, restored from backup
+    resumed = owner()  # as after a restart: a new model, restored from backup
     history = resumed.fit(x, y, batch_size=4, epochs=4, verbose=0,
-                          callbacks=[backup, ReplacementScheduler(schedule), Record()])
+                          callbacks=[backup, *setter, Record()])
     assert len(history.history["loss"]) == 2  # epochs 3 and 4 only
-    np.testing.assert_allclose(rates, [schedule(t) for t in range(8, 16)], rtol=1e-6)
+    np.testing.assert_allclose(rates, [schedule.rate(t) for t in range(8, 16)], rtol=1e-6)
     assert int(resumed.replacement_step.numpy()) == 16
     # The resumed run drew exactly what an uninterrupted run draws.
-    straight = _fresh()
-    straight.fit(x, y, batch_size=4, epochs=4, verbose=0, callbacks=[ReplacementScheduler(schedule)])
+    straight = owner()
+    straight.fit(x, y, batch_size=4, epochs=4, verbose=0, callbacks=setter)
     np.testing.assert_array_equal(resumed.branch_counts.numpy(), straight.branch_counts.numpy())
 
 

@@ -83,11 +83,13 @@ def test_numpy_scalars_accepted_nan_and_strings_rejected():
         schedules.get(keras.saving.serialize_keras_object(keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)))
 
 
-def test_in_graph_form_matches_python():
+def test_traced_schedules_match_python():
+    import tensorflow as tf
+
     for s in (ConstantReplacement(0.4, replace_all_after=5), LinearReplacement(0.3, 0.05),
               ConstantReplacement(0.6)):
-        base, slope, cutoff = s.as_linear()
+        assert s.traceable
+        traced = tf.function(lambda step, s=s: s(step))
         for t in range(0, 30, 3):
-            expected = 1.0 if 0 <= cutoff <= t else min(1.0, slope * t + base)
-            assert s(t) == pytest.approx(expected)
-    assert CallableReplacement(lambda t: 0.5).as_linear() is None
+            assert float(traced(tf.constant(t, "float32"))) == pytest.approx(s.rate(t))
+    assert not CallableReplacement(lambda t: 0.5).traceable

@@ -5,9 +5,10 @@ from theseus_fixtures import compile_theseus
 from theseus_fixtures import tiny_classifier
 from theseus_fixtures import toy_batch
 
+from keras_theseus.callbacks import ReplacementScheduler
+from keras_theseus.theseus import CallableReplacement
 from keras_theseus.theseus import ConstantReplacement
 from keras_theseus.theseus import LinearReplacement
-from keras_theseus.theseus import ReplacementScheduler
 from keras_theseus.theseus import TheseusClassifier
 from keras_theseus.theseus import extract_successor
 from keras_theseus.theseus import successor_source_layers
@@ -59,15 +60,15 @@ def test_only_the_drawn_branch_runs(predecessor):
 
 
 def test_only_successors_train(predecessor):
-    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=0))
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=0,
+                                                               replacement_rate=1.0))
     assert {w.path.split("/")[0] for w in model.trainable_weights} == {
         "successor_layer_0", "successor_layer_1"}
     frozen = [w.numpy().copy() for w in model.backbone.weights]
     head = [w.numpy().copy() for w in model.output_dense.weights]
     successor = [w.numpy().copy() for w in model.successor_layers[0].weights]
     x, y = toy_batch(32)
-    model.fit(x, y, batch_size=8, epochs=2, verbose=0,
-              callbacks=[ReplacementScheduler(1.0)])
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
     for before, w in zip(frozen, model.backbone.weights):
         np.testing.assert_array_equal(before, w.numpy())
     for before, w in zip(head, model.output_dense.weights):
@@ -87,7 +88,7 @@ def test_train_embeddings_and_classifier_flags(predecessor):
               "head": model.output_dense.get_weights()[0].copy(),
               "pred": [w.copy() for w in layers[1].get_weights()]}
     x, y = toy_batch(16)
-    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.5)])
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     assert not np.allclose(before["emb"], model.backbone.get_layer("token_embedding").get_weights()[0])
     assert not np.allclose(before["head"], model.output_dense.get_weights()[0])
     for b, w in zip(before["pred"], layers[1].get_weights()):
@@ -104,11 +105,12 @@ def test_dropout_follows_training_flag():
 
 
 def test_step_without_successor_is_skipped_but_counted(predecessor):
-    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=0))
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=0,
+                                                               replacement_rate=1e-9))
     before = [w.numpy().copy() for w in model.trainable_weights]
     x, y = toy_batch(16)
     # p is tiny: every module draws its predecessor, nothing can learn.
-    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(1e-9)])
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     # The step counts (for the schedule and the learning rate) ...
     assert int(model.replacement_step.numpy()) == 4
     assert int(model.optimizer.iterations.numpy()) == 4
@@ -150,17 +152,75 @@ def test_rate_reaches_the_compiled_step(predecessor):
     assert len(traces) == traced
 
 
-def test_in_graph_schedule_is_exact_with_steps_per_execution(predecessor):
-    model = TheseusClassifier.from_predecessor(predecessor, 2, seed=1)
+def test_owned_schedule_runs_in_the_compiled_step(predecessor):
+    schedule = LinearReplacement(base=0.1, slope=0.1)
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=1,
+                                                               schedule=schedule))
+    assert float(model.replacement_rate.numpy()) == pytest.approx(0.1)  # schedule(0)
+    traces = []
+    original_train_step = model.train_step
+
+    def counting_train_step(data):
+        traces.append(1)  # Python runs only while tracing
+        return original_train_step(data)
+
+    model.train_step = counting_train_step
+    rates = []
+
+    traces_after_epoch = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            rates.append(float(logs["replacement_rate"]))
+
+        def on_epoch_end(self, epoch, logs=None):
+            traces_after_epoch.append(len(traces))
+
+    x, y = toy_batch(16)
+    history = model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[Record()])
+    np.testing.assert_allclose(rates, [schedule.rate(t) for t in range(12)], rtol=1e-6)
+    # The epoch log holds the last step's rate: steps 3, 7, 11.
+    np.testing.assert_allclose(history.history["replacement_rate"],
+                               [schedule.rate(t) for t in (3, 7, 11)], rtol=1e-6)
+    # Traced in the first epoch only: p changes without retracing.
+    assert traces_after_epoch[0] == traces_after_epoch[-1]
+
+
+def test_owned_schedule_is_exact_with_steps_per_execution(predecessor):
+    schedule = LinearReplacement(base=0.1, slope=0.1)
+    model = TheseusClassifier.from_predecessor(predecessor, 2, seed=1, schedule=schedule)
     model.compile(optimizer="adamw", loss=keras.losses.SparseCategoricalCrossentropy(
         from_logits=True), steps_per_execution=4)
     x, y = toy_batch(32)
-    schedule = LinearReplacement(base=0.1, slope=0.1)
-    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0,
-                        callbacks=[ReplacementScheduler(schedule)])
+    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     # 8 steps in 2 executions: the last step (7) had p = schedule(7).
-    assert history.history["replacement_rate"][-1] == pytest.approx(schedule(7))
+    assert history.history["replacement_rate"][-1] == pytest.approx(schedule.rate(7))
     assert int(model.replacement_step.numpy()) == 8
+
+
+def test_constant_schedule_switches_to_one_in_the_step(predecessor):
+    model = compile_theseus(TheseusClassifier.from_predecessor(
+        predecessor, 2, seed=1, schedule=ConstantReplacement(1e-9, replace_all_after=2)))
+    x, y = toy_batch(16)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    # Steps 0-1 draw predecessors only (p ~ 0), steps 2-3 successors only (p = 1).
+    np.testing.assert_array_equal(model.branch_counts.numpy(), [[2, 2], [2, 2]])
+
+
+def test_schedule_arguments_rejected(predecessor):
+    with pytest.raises(ValueError, match="either `replacement_rate`.*or `schedule`"):
+        TheseusClassifier.from_predecessor(predecessor, 2, replacement_rate=0.5,
+                                           schedule=LinearReplacement())
+    with pytest.raises(ValueError, match="ReplacementScheduler callback"):
+        TheseusClassifier.from_predecessor(predecessor, 2,
+                                           schedule=CallableReplacement(lambda t: 0.5))
+    with pytest.raises(ValueError, match="replacement schedule"):
+        TheseusClassifier.from_predecessor(predecessor, 2, schedule="linear")
+    model = compile_theseus(TheseusClassifier.from_predecessor(
+        predecessor, 2, schedule=LinearReplacement()))
+    x, y = toy_batch(4)
+    with pytest.raises(ValueError, match="second writer"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.5)])
 
 
 def test_rate_one_is_exactly_the_successor(predecessor):
@@ -175,9 +235,10 @@ def test_rate_one_is_exactly_the_successor(predecessor):
 
 
 def test_keras_round_trip_mid_training(predecessor, tmp_path):
-    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=2))
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=2,
+                                                               replacement_rate=0.7))
     x, y = toy_batch(16)
-    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.7)])
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     path = str(tmp_path / "theseus.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
@@ -196,8 +257,26 @@ def test_keras_round_trip_mid_training(predecessor, tmp_path):
                                    model.forward(x, tf.constant(choice)), atol=1e-6)
     np.testing.assert_array_equal(loaded.draw_successors(), model.draw_successors())
     # Training goes on from there.
-    loaded.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.7)])
+    loaded.fit(x, y, batch_size=4, epochs=1, verbose=0)
     assert int(loaded.replacement_step.numpy()) == 8
+    assert float(loaded.replacement_rate.numpy()) == pytest.approx(0.7)
+
+
+def test_keras_round_trip_keeps_the_schedule(predecessor, tmp_path):
+    schedule = LinearReplacement(base=0.2, slope=0.05)
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=2,
+                                                               schedule=schedule))
+    x, y = toy_batch(16)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    path = str(tmp_path / "theseus.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded.schedule, LinearReplacement)
+    assert loaded.schedule.get_config() == schedule.get_config()
+    compile_theseus(loaded)
+    history = loaded.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    # The loaded model continues the schedule at its saved step: 4..7.
+    assert history.history["replacement_rate"][-1] == pytest.approx(schedule.rate(7))
 
 
 def test_deep_modules():
@@ -213,7 +292,7 @@ def test_xla_train_step(predecessor):
     model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=4),
                             jit_compile=True)
     x, y = toy_batch(16)
-    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.5)])
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     counts = model.branch_counts.numpy()
     np.testing.assert_array_equal(counts.sum(1), [4, 4])
     np.testing.assert_allclose(extract_successor(model).predict(x, verbose=0),

@@ -1,0 +1,38 @@
+"""Small argument checks shared across keras_theseus (no TensorFlow import)."""
+
+import math
+import numbers
+
+
+def is_int(value):
+    """True for Python and numpy integers, False for bools."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_number(value):
+    """True for finite real numbers (Python or numpy), False for bools."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def deprecated_aliases(module_name, aliases):
+    """A module `__getattr__` that serves renamed or moved names, with a warning.
+
+    Removed public names keep working for one release: `aliases` maps the
+    old name to the dotted path of the object that replaces it. Use as
+    `__getattr__ = deprecated_aliases(__name__, {"Old": "pkg.module.New"})`.
+    """
+    import importlib
+    import warnings
+
+    def __getattr__(name):
+        if name not in aliases:
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+        new_path = aliases[name]
+        warnings.warn(
+            f"`{module_name}.{name}` is deprecated and will be removed in the next "
+            f"release; use `{new_path}`.", DeprecationWarning, stacklevel=2)
+        module, _, attr = new_path.rpartition(".")
+        return getattr(importlib.import_module(module), attr)
+
+    return __getattr__
