@@ -57,7 +57,7 @@ def bucketing_note(args):
 
 
 def accuracy(model, ds):
-    """Accuracy of any logits classifier (keras-hub or DynaBertClassifier), XLA."""
+    """Accuracy of a keras-hub logits classifier, XLA."""
     model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                   jit_compile=True)

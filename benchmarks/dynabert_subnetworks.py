@@ -141,10 +141,7 @@ def main():
             keras.utils.set_random_seed(0)
             small = extract_subnetwork(source, width, depth)
             total = int(train.cardinality()) * epochs
-            small.compile(optimizer=kt.models.bert_optimizer(args.learning_rate,
-                                                             total_steps=total),
-                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                          metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+            kt.models.compile_text_classifier(small, args.learning_rate, total_steps=total)
             small.fit(train, validation_data=dev, epochs=epochs, verbose=2, shuffle=False)
             name = f"{kind}_w{width:g}_d{depth:g}"
             models[name] = small

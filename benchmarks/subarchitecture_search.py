@@ -29,7 +29,6 @@ from common import accuracy
 from common import add_teacher_arguments
 from common import bucketing_note
 from common import load_teacher_and_splits
-from keras_theseus.dynabert import DynaBertTrainer
 from keras_theseus.search import SearchSpace
 from keras_theseus.search import extract_candidate
 from keras_theseus.search import plot_search
@@ -83,10 +82,12 @@ def main():
     candidate = next(c for c in space.candidates(teacher) if c.name == best["name"])
     keras.utils.set_random_seed(0)
     student = extract_candidate(source, candidate)
-    trainer = DynaBertTrainer(student, kt.dynabert.frozen_copy(source), widths=[1.0],
-                              depths=[1.0], hidden_weight=0.0, label_weight=1.0)
+    # As in the search: KD at T = 1 from the rewired teacher, plus labels.
+    trainer = kt.distill.Distiller(source.to_text_classifier(name="teacher"), student,
+                                   temperature=1.0, kd_weight=1.0, label_weight=1.0)
     total = int(train.cardinality()) * args.epochs
-    trainer.compile(optimizer=kt.models.bert_optimizer(args.learning_rate, total_steps=total),
+    trainer.compile(optimizer=kt.models.bert_optimizer(args.learning_rate, total_steps=total,
+                                                       global_clipnorm=1.0),
                     metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
                     jit_compile=True)
     start = time.time()

@@ -19,7 +19,9 @@ def deprecated_aliases(module_name, aliases):
     """A module `__getattr__` that serves renamed or moved names, with a warning.
 
     Removed public names keep working for one release: `aliases` maps the
-    old name to the dotted path of the object that replaces it. Use as
+    old name to the dotted path of the object that replaces it, or to a
+    pair `(path of the object served, name the warning recommends)` when the
+    two differ (a legacy subclass kept so that saved files load). Use as
     `__getattr__ = deprecated_aliases(__name__, {"Old": "pkg.module.New"})`.
     """
     import importlib
@@ -29,9 +31,12 @@ def deprecated_aliases(module_name, aliases):
         if name not in aliases:
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         new_path = aliases[name]
+        advice = new_path
+        if isinstance(new_path, tuple):
+            new_path, advice = new_path
         warnings.warn(
             f"`{module_name}.{name}` is deprecated and will be removed in the next "
-            f"release; use `{new_path}`.", DeprecationWarning, stacklevel=2)
+            f"release; use `{advice}`.", DeprecationWarning, stacklevel=2)
         module, _, attr = new_path.rpartition(".")
         return getattr(importlib.import_module(module), attr)
 

@@ -29,7 +29,8 @@ class DynaBertClassifier(keras.Model):
     layers: the training loop uses it for every configured width and depth.
 
     Build one from a fine-tuned classifier with `from_classifier`; go back
-    with `to_text_classifier`; shrink with `extract_subnetwork`.
+    with `to_text_classifier`; shrink with `extract_subnetwork` (a plain
+    keras-hub `BertTextClassifier`, as every student the toolkit returns).
 
     Args:
         vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
@@ -120,6 +121,7 @@ class DynaBertClassifier(keras.Model):
             intermediate_dim=backbone.intermediate_dim, num_classes=classifier.num_classes,
             max_sequence_length=backbone.max_sequence_length,
             num_segments=backbone.num_segments,
+            key_dim=getattr(backbone, "key_dim", None),
             hidden_activation=getattr(backbone, "hidden_activation", "gelu_approximate"),
             dropout=classifier.dropout, use_masks=use_masks)
         for name in EMBEDDING_AND_POOLER_LAYERS:
@@ -129,32 +131,50 @@ class DynaBertClassifier(keras.Model):
         model.output_dense.set_weights(classifier.output_dense.get_weights())
         return model
 
-    def to_text_classifier(self):
-        """The same network as a keras-hub `BertTextClassifier`, when its shape fits.
+    def to_text_classifier(self, layers=None, num_heads=None, intermediate_dim=None,
+                           hidden=None, name=None):
+        """This network, or a slice of it, as a plain keras-hub `BertTextClassifier`.
 
-        keras-hub derives the head size as hidden / heads, so this needs
-        `num_heads · key_dim == hidden_dim` (full width; any depth).
+        The backbone is an `ExactGeluBertBackbone` with this model's head
+        size (`key_dim`), so any width fits. With no arguments the outputs
+        equal this model's at full width and depth (masks are not copied).
+
+        Args:
+            layers: encoder layer indices to keep, in order (default all).
+            num_heads: keep the first `num_heads` heads of each layer (after
+                `rewire`, the most important); default all.
+            intermediate_dim: keep the first FFN neurons; default all.
+            hidden: indices of the hidden units to keep (default all): the
+                embeddings, every layer, the pooler and the classifier are
+                sliced on that axis (an initialization, not an equivalent
+                network: layer norms then run over fewer units).
+            name: the classifier's name.
         """
-        from keras_theseus.models.bert_backbone import BertBackbone
+        import keras_theseus.models.bert_backbone as bert_backbone
 
-        if self.num_heads * self.key_dim != self.hidden_dim:
-            raise ValueError(
-                f"A keras-hub BertBackbone needs num_heads·head_size = hidden_dim; this model "
-                f"has {self.num_heads}·{self.key_dim} ≠ {self.hidden_dim} (a width < 1 "
-                "sub-network). Keep it as a DynaBertClassifier.")
-        backbone = BertBackbone(
-            vocabulary_size=self.vocabulary_size, num_layers=self.num_layers,
-            num_heads=self.num_heads, hidden_dim=self.hidden_dim,
-            intermediate_dim=self.intermediate_dim, dropout=self.dropout,
+        layers = list(range(self.num_layers)) if layers is None else list(layers)
+        heads = self.num_heads if num_heads is None else num_heads
+        neurons = self.intermediate_dim if intermediate_dim is None else intermediate_dim
+        d = slice(None) if hidden is None else np.asarray(hidden)
+        hidden_dim = self.hidden_dim if hidden is None else len(d)
+        backbone = bert_backbone.ExactGeluBertBackbone(
+            vocabulary_size=self.vocabulary_size, num_layers=len(layers), num_heads=heads,
+            hidden_dim=hidden_dim, intermediate_dim=neurons, dropout=self.dropout,
             max_sequence_length=self.max_sequence_length, num_segments=self.num_segments,
-            hidden_activation=self.hidden_activation)
-        for name in EMBEDDING_AND_POOLER_LAYERS:
-            backbone.get_layer(name).set_weights(getattr(self, name).get_weights())
-        for source, target in zip(self.encoder_layers, backbone.transformer_layers):
-            copy_encoder_weights(source, target)
+            hidden_activation=self.hidden_activation, key_dim=self.key_dim)
+        for layer_name in ("token_embedding", "position_embedding", "segment_embedding",
+                           "embeddings_layer_norm"):
+            backbone.get_layer(layer_name).set_weights(
+                [w[..., d] for w in getattr(self, layer_name).get_weights()])
+        kernel, bias = self.pooled_dense.get_weights()
+        backbone.pooled_dense.set_weights([kernel[d][:, d], bias[d]])
+        for target, index in zip(backbone.transformer_layers, layers):
+            copy_encoder_weights(self.encoder_layers[index], target, heads=range(heads),
+                                 neurons=range(neurons), hidden=None if hidden is None else d)
         classifier = keras_hub.models.BertTextClassifier(
-            backbone, self.num_classes, preprocessor=None, dropout=self.dropout)
-        classifier.output_dense.set_weights(self.output_dense.get_weights())
+            backbone, self.num_classes, preprocessor=None, dropout=self.dropout, name=name)
+        kernel, bias = self.output_dense.get_weights()
+        classifier.output_dense.set_weights([kernel[d], bias])
         return classifier
 
     # --- sub-networks ------------------------------------------------------

@@ -1,14 +1,14 @@
 """Extract a (width, depth) DynaBERT sub-network as a genuinely smaller dense model."""
 
+import warnings
+
 from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
-from keras_theseus.dynabert.maskable_encoder import copy_encoder_weights
 from keras_theseus.dynabert.multipliers import depth_layers
 from keras_theseus.dynabert.multipliers import width_sizes
-from keras_theseus.models.layer_dropping import EMBEDDING_AND_POOLER_LAYERS
 
 
-def extract_subnetwork(model, width=1.0, depth=1.0, as_keras_hub=False):
-    """A dense model with only the heads, neurons and layers of `(width, depth)`.
+def extract_subnetwork(model, width=1.0, depth=1.0, as_keras_hub=None):
+    """A dense keras-hub model with only the heads, neurons and layers of `(width, depth)`.
 
     The kept heads are the first round(H·w) of each layer (after `rewire`,
     the most important), with BERT's head size unchanged; the FFN keeps its
@@ -20,13 +20,13 @@ def extract_subnetwork(model, width=1.0, depth=1.0, as_keras_hub=False):
     Args:
         model: a `DynaBertClassifier`.
         width, depth: multipliers in (0, 1].
-        as_keras_hub: return a keras-hub `BertTextClassifier` (only at
-            width 1: keras-hub ties head size to hidden / heads).
+        as_keras_hub: deprecated and ignored; the result is always a
+            keras-hub model.
 
     Returns:
-        A `DynaBertClassifier` without masks (a registered Keras model that
-        loads with `keras.saving.load_model` once keras_theseus is
-        imported), or a keras-hub `BertTextClassifier`.
+        A keras-hub `BertTextClassifier` on an `ExactGeluBertBackbone` (whose
+        `key_dim` keeps the head size at width < 1), without preprocessor:
+        it fine-tunes, saves, exports and times like any other student.
 
     Example:
     ```python
@@ -34,23 +34,14 @@ def extract_subnetwork(model, width=1.0, depth=1.0, as_keras_hub=False):
     small.save("w050_d050.keras")
     ```
     """
+    if as_keras_hub is not None:
+        warnings.warn("`as_keras_hub` is deprecated and ignored: extract_subnetwork always "
+                      "returns a keras-hub BertTextClassifier.", DeprecationWarning,
+                      stacklevel=2)
     if not isinstance(model, DynaBertClassifier):
         raise TypeError("`model` must be a DynaBertClassifier. "
                         f"Received: {type(model).__name__}")
     heads, neurons = width_sizes(model.num_heads, model.intermediate_dim, width)
-    layers = depth_layers(model.num_layers, depth)
-    small = DynaBertClassifier(
-        vocabulary_size=model.vocabulary_size, num_layers=len(layers), num_heads=heads,
-        hidden_dim=model.hidden_dim, intermediate_dim=neurons, num_classes=model.num_classes,
-        max_sequence_length=model.max_sequence_length, num_segments=model.num_segments,
-        key_dim=model.key_dim, hidden_activation=model.hidden_activation,
-        dropout=model.dropout, use_masks=False,
-        name=f"dynabert_w{width:g}_d{depth:g}".replace(".", ""))
-    for name in EMBEDDING_AND_POOLER_LAYERS + ("output_dense",):
-        getattr(small, name).set_weights(getattr(model, name).get_weights())
-    for target, index in zip(small.encoder_layers, layers):
-        copy_encoder_weights(model.encoder_layers[index], target, heads=range(heads),
-                             neurons=range(neurons))
-    if as_keras_hub:
-        return small.to_text_classifier()
-    return small
+    return model.to_text_classifier(
+        layers=depth_layers(model.num_layers, depth), num_heads=heads,
+        intermediate_dim=neurons, name=f"dynabert_w{width:g}_d{depth:g}".replace(".", ""))

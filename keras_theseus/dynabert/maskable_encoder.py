@@ -2,11 +2,11 @@
 
 import keras
 from keras import ops
-from keras_hub.layers import TransformerEncoder
 from keras_hub.src.layers.modeling.transformer_layer_utils import (
     merge_padding_and_attention_mask,
 )
-from keras_hub.src.utils.keras_utils import clone_initializer
+
+from keras_theseus.models.transformer_encoder import HeadSizeTransformerEncoder
 
 
 class _Slot:
@@ -43,26 +43,21 @@ class HeadMaskedAttention(keras.layers.MultiHeadAttention):
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
-class MaskableTransformerEncoder(TransformerEncoder):
+class MaskableTransformerEncoder(HeadSizeTransformerEncoder):
     """Post-LN BERT encoder layer with per-head and per-FFN-neuron masks.
 
-    Weights are laid out exactly as keras-hub's `TransformerEncoder` (the
-    same sub-layers, names and shapes), so weights copy across one to one.
-    Two additions:
-
-    - `key_dim`: the head size. keras-hub derives it as hidden / heads;
-      setting it lets a layer keep BERT's head size with fewer heads (a
-      DynaBERT sub-network extracted at width < 1).
-    - `use_masks=True` adds two non-trainable variables, `head_mask`
-      `(num_heads,)` and `neuron_mask` `(intermediate_dim,)` (ones at
-      first). They are read inside the call, so assigning them (e.g. from a
-      callback) changes the active width of an already compiled step.
-      Explicit `head_mask=` / `neuron_mask=` call arguments override them.
+    A `HeadSizeTransformerEncoder` (keras-hub's layer with a free head size:
+    the same sub-layers, names and shapes, so weights copy across one to
+    one) with, when `use_masks=True`, two non-trainable variables:
+    `head_mask` `(num_heads,)` and `neuron_mask` `(intermediate_dim,)`
+    (ones at first). They are read inside the call, so assigning them (e.g.
+    from a callback) changes the active width of an already compiled step.
+    Explicit `head_mask=` / `neuron_mask=` call arguments override them.
 
     Args:
-        intermediate_dim, num_heads, dropout, activation, layer_norm_epsilon,
-            kernel_initializer, bias_initializer: as `TransformerEncoder`.
-        key_dim: head size; default `hidden_dim // num_heads`.
+        intermediate_dim, num_heads, key_dim, dropout, activation,
+            layer_norm_epsilon, kernel_initializer, bias_initializer: as
+            `HeadSizeTransformerEncoder`.
         use_masks: create the mask variables.
 
     Example:
@@ -73,57 +68,20 @@ class MaskableTransformerEncoder(TransformerEncoder):
     ```
     """
 
+    attention_class = HeadMaskedAttention
+
     def __init__(self, intermediate_dim, num_heads, key_dim=None, use_masks=True, **kwargs):
-        super().__init__(intermediate_dim, num_heads, **kwargs)
-        if key_dim is not None and (isinstance(key_dim, bool) or not isinstance(key_dim, int)
-                                    or key_dim < 1):
-            raise ValueError(f"`key_dim` must be a positive int or None. Received: {key_dim!r}")
-        self.key_dim = key_dim
+        super().__init__(intermediate_dim, num_heads, key_dim=key_dim, **kwargs)
         self.use_masks = bool(use_masks)
 
     def build(self, inputs_shape):
-        hidden_dim = inputs_shape[-1]
-        key_dim = self.key_dim or int(hidden_dim // self.num_heads)
-        if key_dim == 0:
-            raise ValueError(f"`hidden_dim`={hidden_dim} is smaller than `num_heads`="
-                             f"{self.num_heads}; pass `key_dim`.")
-
-        def dense_args():
-            return dict(kernel_initializer=clone_initializer(self.kernel_initializer),
-                        bias_initializer=clone_initializer(self.bias_initializer),
-                        dtype=self.dtype_policy)
-
-        # Same sub-layers, names and build order as keras-hub's TransformerEncoder.
-        self._self_attention_layer = HeadMaskedAttention(
-            num_heads=self.num_heads, key_dim=key_dim, dropout=self.dropout,
-            output_shape=hidden_dim, name="self_attention_layer", **dense_args())
-        self._self_attention_layer.build(query_shape=inputs_shape, value_shape=inputs_shape)
-        self._self_attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
-            name="self_attention_layer_norm")
-        self._self_attention_layer_norm.build(inputs_shape)
-        self._self_attention_dropout = keras.layers.Dropout(
-            rate=self.dropout, dtype=self.dtype_policy, name="self_attention_dropout")
-        self._feedforward_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
-            name="feedforward_layer_norm")
-        self._feedforward_layer_norm.build(inputs_shape)
-        self._feedforward_intermediate_dense = keras.layers.Dense(
-            self.intermediate_dim, activation=self.activation,
-            name="feedforward_intermediate_dense", **dense_args())
-        self._feedforward_intermediate_dense.build(inputs_shape)
-        self._feedforward_output_dense = keras.layers.Dense(
-            hidden_dim, name="feedforward_output_dense", **dense_args())
-        self._feedforward_output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
-        self._feedforward_dropout = keras.layers.Dropout(
-            rate=self.dropout, dtype=self.dtype_policy, name="feedforward_dropout")
+        super().build(inputs_shape)
         if self.use_masks:
             self.head_mask = self.add_weight(shape=(self.num_heads,), initializer="ones",
                                              trainable=False, name="head_mask")
             self.neuron_mask = self.add_weight(shape=(self.intermediate_dim,),
                                                initializer="ones", trainable=False,
                                                name="neuron_mask")
-        self.built = True
 
     def call(self, inputs, padding_mask=None, attention_mask=None, training=None,
              head_mask=None, neuron_mask=None):
@@ -152,7 +110,7 @@ class MaskableTransformerEncoder(TransformerEncoder):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"key_dim": self.key_dim, "use_masks": self.use_masks})
+        config["use_masks"] = self.use_masks
         return config
 
 

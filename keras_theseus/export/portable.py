@@ -11,13 +11,13 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_theseus.export.serving import _classifier_parts
+from keras_theseus.export.serving import _max_sequence_length
 
 QUANTIZATION = (None, "dynamic_range")
 
 
 def _prepare(model, path, suffix, overwrite):
-    max_length = _classifier_parts(model)
+    max_length = _max_sequence_length(model)
     if not str(path).endswith(suffix):
         raise ValueError(f"`path` must end with '{suffix}'. Received: {path!r}")
     if os.path.exists(path) and not overwrite:

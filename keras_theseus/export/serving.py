@@ -42,15 +42,16 @@ def serving_path(export_dir, model_name, version=1):
     return path
 
 
-def _classifier_parts(model):
-    from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
-
-    if isinstance(model, DynaBertClassifier):
-        return model.max_sequence_length
+def _max_sequence_length(model):
+    """The longest input of a keras-hub text classifier (the only kind exported)."""
     if not isinstance(model, keras_hub.models.BertTextClassifier):
-        raise TypeError("`model` must be a keras_hub.models.BertTextClassifier (e.g. an "
-                        "extracted or distilled student) or a DynaBertClassifier. "
-                        f"Received: {type(model).__name__}")
+        hint = ""
+        if type(model).__name__ == "DynaBertClassifier":
+            hint = (" A DynaBertClassifier trains every sub-network; export the one you "
+                    "want: extract_subnetwork(model, width, depth).")
+        raise TypeError("`model` must be a keras_hub.models.BertTextClassifier (every "
+                        "student keras_theseus returns is one). Received: "
+                        f"{type(model).__name__}.{hint}")
     return model.backbone.max_sequence_length
 
 
@@ -71,7 +72,7 @@ def export_for_serving(model, export_dir, model_name="keras_theseus", version=1,
       not; `serving_default` runs everywhere).
 
     Args:
-        model: a keras-hub `BertTextClassifier` or a `DynaBertClassifier`.
+        model: a keras-hub `BertTextClassifier` (any student keras_theseus returns).
         export_dir: parent of the model base path.
         model_name: the served model name.
         version: positive int or `"next"`; an existing version directory is
@@ -92,7 +93,7 @@ def export_for_serving(model, export_dir, model_name="keras_theseus", version=1,
     #     --model_base_path=$PWD/serving/sentiment
     ```
     """
-    max_length = _classifier_parts(model)
+    max_length = _max_sequence_length(model)
     path = serving_path(export_dir, model_name, version)
     archive = keras.export.ExportArchive()
     archive.track(model)

@@ -1,6 +1,6 @@
 """Backbones, presets and task models."""
 
-from keras_theseus.models.bert_backbone import BertBackbone
+from keras_theseus.models.bert_backbone import ExactGeluBertBackbone
 from keras_theseus.models.classifier import build_text_classifier
 from keras_theseus.models.classifier import bert_optimizer
 from keras_theseus.models.classifier import compile_text_classifier
@@ -15,6 +15,7 @@ from keras_theseus.models.presets import load_hf_config
 from keras_theseus.models.presets import load_preprocessor
 from keras_theseus.models.presets import load_tokenizer
 from keras_theseus.models.presets import resolve_preset
+from keras_theseus.models.transformer_encoder import HeadSizeTransformerEncoder
 from keras_theseus.models.teacher import finetune_teacher
 from keras_theseus.models.teacher import teacher_cache_path
 from keras_theseus.models.layer_dropping import assemble_classifier
@@ -22,3 +23,13 @@ from keras_theseus.models.layer_dropping import drop_layers
 from keras_theseus.models.vocabulary import read_vocabulary
 from keras_theseus.models.vocabulary import transplant_vocabulary
 from keras_theseus.models.vocabulary import unknown_token_rate
+
+from keras_theseus.utils import deprecated_aliases
+
+# keras-hub has its own `BertBackbone`; ours says what it adds. The old
+# class stays registered (in `legacy`) so that files saved with it load.
+from keras_theseus.models import legacy  # noqa: E402,F401
+
+__getattr__ = deprecated_aliases(__name__, {
+    "BertBackbone": ("keras_theseus.models.legacy.BertBackbone",
+                     "keras_theseus.models.ExactGeluBertBackbone")})

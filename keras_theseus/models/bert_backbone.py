@@ -1,8 +1,13 @@
-"""A keras-hub `BertBackbone` whose feed-forward activation is configurable."""
+"""A keras-hub `BertBackbone` whose FFN activation and head size are configurable."""
+
+import functools
 
 import keras
 import keras_hub
+from keras_hub.src.models.bert.bert_backbone import bert_kernel_initializer
 from keras_hub.src.utils.keras_utils import gelu_approximate
+
+from keras_theseus.models.transformer_encoder import HeadSizeTransformerEncoder
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
@@ -34,30 +39,38 @@ def _resolve_activation(name):
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
-class BertBackbone(keras_hub.models.BertBackbone):
-    """keras-hub's `BertBackbone` with the checkpoint's own FFN activation.
+class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
+    """keras-hub's `BertBackbone` with the checkpoint's FFN activation and head size.
 
     keras-hub's `BertBackbone` always uses the tanh-approximated GELU, while
     original BERT checkpoints (and MiniLM, and most Hugging Face BERTs, whose
     `config.json` says `"hidden_act": "gelu"`) use the exact erf GELU. With
     the approximation, hidden states drift from the reference by up to ~1e-2;
-    with the exact GELU they match to ~1e-6. This subclass adds one argument,
-    `hidden_activation`, and is otherwise the keras-hub class (so
-    `isinstance(model, keras_hub.models.BertBackbone)` holds and every
-    keras-hub task, preprocessor and converter works with it).
+    with the exact GELU they match to ~1e-6. keras-hub also ties the head
+    size to `hidden_dim // num_heads`; a DynaBERT sub-network or a searched
+    sub-architecture keeps BERT's head size with fewer heads.
+
+    This subclass adds two arguments, `hidden_activation` and `key_dim`, and
+    is otherwise the keras-hub class: the same layers, names, weights and
+    functional graph, so `isinstance(model, keras_hub.models.BertBackbone)`
+    holds and every keras-hub task (`BertTextClassifier`), preprocessor,
+    `model.export` and converter works with it. Every student the toolkit
+    returns (Theseus, distillation, DynaBERT, search) is a keras-hub
+    `BertTextClassifier` on this backbone.
 
     Args:
         hidden_activation: str. `"gelu"` (exact, default, as in HF BERT),
             `"gelu_approximate"` (keras-hub's default), `"relu"`, `"silu"`,
             `"swish"` or `"tanh"`.
-        **kwargs: every `keras_hub.models.BertBackbone` argument
-            (`vocabulary_size`, `num_layers`, `num_heads`, `hidden_dim`,
-            `intermediate_dim`, `dropout`, `max_sequence_length`,
-            `num_segments`, `dtype`).
+        key_dim: int or None. Attention head size (default
+            `hidden_dim // num_heads`, keras-hub's).
+        vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
+            dropout, max_sequence_length, num_segments, dtype: as
+            `keras_hub.models.BertBackbone`.
 
     Example:
     ```python
-    backbone = keras_theseus.models.BertBackbone(
+    backbone = keras_theseus.models.ExactGeluBertBackbone(
         vocabulary_size=100, num_layers=2, num_heads=2, hidden_dim=32,
         intermediate_dim=64, max_sequence_length=16,
     )
@@ -70,18 +83,77 @@ class BertBackbone(keras_hub.models.BertBackbone):
     ```
     """
 
-    def __init__(self, *args, hidden_activation="gelu", **kwargs):
+    def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
+                 dropout=0.1, max_sequence_length=512, num_segments=2, dtype=None,
+                 hidden_activation="gelu", key_dim=None, **kwargs):
         activation = _resolve_activation(hidden_activation)
-        super().__init__(*args, **kwargs)
-        # The functional graph re-runs each layer's `call`, which reads
-        # `activation` at call time, so swapping it after construction
-        # changes the computation without rebuilding any weight.
+        init = bert_kernel_initializer
+        # keras-hub's BertBackbone graph, layer for layer (its constructor has
+        # no hook for the encoder layer), with `HeadSizeTransformerEncoder`.
+        self.token_embedding = keras_hub.layers.ReversibleEmbedding(
+            input_dim=vocabulary_size, output_dim=hidden_dim, embeddings_initializer=init(),
+            dtype=dtype, name="token_embedding")
+        self.position_embedding = keras_hub.layers.PositionEmbedding(
+            initializer=init(), sequence_length=max_sequence_length, dtype=dtype,
+            name="position_embedding")
+        self.segment_embedding = keras.layers.Embedding(
+            input_dim=num_segments, output_dim=hidden_dim, embeddings_initializer=init(),
+            dtype=dtype, name="segment_embedding")
+        self.embeddings_add = keras.layers.Add(dtype=dtype, name="embeddings_add")
+        self.embeddings_layer_norm = keras.layers.LayerNormalization(
+            axis=-1, epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm")
+        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype,
+                                                       name="embeddings_dropout")
+        # keras-hub's own layer whenever it can express the head size: the
+        # weights file then names every layer as a keras-hub backbone does.
+        if key_dim is None or key_dim == hidden_dim // num_heads:
+            encoder = keras_hub.layers.TransformerEncoder
+        else:
+            encoder = functools.partial(HeadSizeTransformerEncoder, key_dim=key_dim)
+        self.transformer_layers = [
+            encoder(num_heads=num_heads, intermediate_dim=intermediate_dim,
+                    activation=activation, dropout=dropout, layer_norm_epsilon=1e-12,
+                    kernel_initializer=init(), dtype=dtype, name=f"transformer_layer_{i}")
+            for i in range(num_layers)
+        ]
+        self.pooled_dense = keras.layers.Dense(
+            hidden_dim, kernel_initializer=init(), activation="tanh", dtype=dtype,
+            name="pooled_dense")
+
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        segment_ids = keras.Input(shape=(None,), dtype="int32", name="segment_ids")
+        padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
+        tokens = self.token_embedding(token_ids)
+        x = self.embeddings_add((tokens, self.position_embedding(tokens),
+                                 self.segment_embedding(segment_ids)))
+        x = self.embeddings_dropout(self.embeddings_layer_norm(x))
         for layer in self.transformer_layers:
-            layer.activation = activation
-            layer._feedforward_intermediate_dense.activation = activation
+            x = layer(x, padding_mask=padding_mask)
+        # Skip BertBackbone.__init__ (it would build its own layers again).
+        keras_hub.models.Backbone.__init__(
+            self,
+            inputs={"token_ids": token_ids, "segment_ids": segment_ids,
+                    "padding_mask": padding_mask},
+            outputs={"sequence_output": x, "pooled_output": self.pooled_dense(x[:, 0, :])},
+            dtype=dtype, **kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+        self.cls_token_index = 0
         self.hidden_activation = hidden_activation
+        self.key_dim = None if key_dim is None else int(key_dim)
+
+    @property
+    def head_size(self):
+        """The attention head size (`key_dim`, or hidden / heads)."""
+        return self.key_dim or self.hidden_dim // self.num_heads
 
     def get_config(self):
         config = super().get_config()
-        config["hidden_activation"] = self.hidden_activation
+        config.update({"hidden_activation": self.hidden_activation, "key_dim": self.key_dim})
         return config

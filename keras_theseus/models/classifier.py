@@ -44,7 +44,7 @@ def build_text_classifier(backbone, num_classes, dropout=0.1, preprocessor=None)
 
 
 def bert_optimizer(learning_rate=5e-5, weight_decay=0.01, total_steps=None,
-                   warmup_fraction=0.1):
+                   warmup_fraction=0.1, global_clipnorm=None):
     """AdamW with BERT's warm-up then decay schedule.
 
     Args:
@@ -54,6 +54,8 @@ def bert_optimizer(learning_rate=5e-5, weight_decay=0.01, total_steps=None,
             `warmup_fraction * total_steps` steps, then cosine-decay to 0
             (Keras' `CosineDecay` with warm-up); otherwise constant.
         warmup_fraction: in [0, 1).
+        global_clipnorm: clip the gradients to this global norm (BERT's
+            reference optimizer clips at 1.0); None: off.
 
     Example:
     ```python
@@ -75,7 +77,10 @@ def bert_optimizer(learning_rate=5e-5, weight_decay=0.01, total_steps=None,
             warmup_target=learning_rate if warmup else None,
             warmup_steps=warmup,
         )
-    return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay)
+    if global_clipnorm is not None and not global_clipnorm > 0:
+        raise ValueError(f"`global_clipnorm` must be > 0 or None. Received: {global_clipnorm!r}")
+    return keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay,
+                                  global_clipnorm=global_clipnorm)
 
 
 def compile_text_classifier(

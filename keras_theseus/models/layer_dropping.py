@@ -46,8 +46,16 @@ def assemble_classifier(source_backbone, transformer_layers, output_dense, dropo
     # A frozen source (e.g. a Distiller's teacher) must not give a frozen copy.
     config.pop("trainable", None)
     config["num_layers"] = len(transformer_layers)
-    if "hidden_activation" not in inspect.signature(backbone_class.__init__).parameters:
+    accepted = inspect.signature(backbone_class.__init__).parameters
+    if "hidden_activation" not in accepted:
         config.pop("hidden_activation", None)
+    if "key_dim" not in accepted:
+        key_dim = config.pop("key_dim", None)
+        if key_dim not in (None, config["hidden_dim"] // config["num_heads"]):
+            raise ValueError(
+                f"`backbone_class`={backbone_class.__name__} ties the head size to "
+                f"hidden_dim / num_heads, but the source has key_dim={key_dim}; use "
+                "keras_theseus.models.ExactGeluBertBackbone.")
     backbone = backbone_class.from_config(config)
     for name in EMBEDDING_AND_POOLER_LAYERS:
         backbone.get_layer(name).set_weights(source_backbone.get_layer(name).get_weights())

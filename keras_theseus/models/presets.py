@@ -15,7 +15,7 @@ import os
 import keras_hub
 import safetensors
 
-from keras_theseus.models.bert_backbone import BertBackbone
+from keras_theseus.models.bert_backbone import ExactGeluBertBackbone
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "vocab.txt")
 
@@ -157,7 +157,7 @@ def load_hf_config(preset):
 
 
 def load_backbone(preset=DEFAULT_PRESET, load_weights=True, **kwargs):
-    """Load an HF-format BERT checkpoint into a `keras_theseus.models.BertBackbone`.
+    """Load an HF-format BERT checkpoint into a `keras_theseus.models.ExactGeluBertBackbone`.
 
     keras-hub's own Hugging Face converter reads the directory (config,
     safetensors weights); we only substitute the backbone class so that the
@@ -184,7 +184,7 @@ def load_backbone(preset=DEFAULT_PRESET, load_weights=True, **kwargs):
     kwargs.setdefault("hidden_activation", hf_config.get("hidden_act", "gelu"))
     try:
         loader = get_preset_loader(path)
-        backbone = loader.load_backbone(BertBackbone, load_weights, **kwargs)
+        backbone = loader.load_backbone(ExactGeluBertBackbone, load_weights, **kwargs)
     except (OSError, ValueError, KeyError, safetensors.SafetensorError) as e:
         raise ValueError(
             f"Could not load the checkpoint in {path!r}: {e}. Is "

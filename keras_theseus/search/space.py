@@ -45,16 +45,18 @@ class SearchSpace:
 
     Every combination of `depths` × `heads` × `hidden_sizes` ×
     `intermediate_sizes` is a candidate. Sizes may not exceed the teacher's
-    (weights are sliced from it). Heads keep the teacher's head size; with
+    (weights are sliced from it). Heads keep the teacher's head size, which
+    `ExactGeluBertBackbone(key_dim=...)` expresses for any head count; with
     `keras_hub_compatible=True` a candidate must also satisfy
-    heads × head size = hidden size (keras-hub's `BertBackbone` derives the
-    head size from the hidden size), and combinations that do not are
-    skipped.
+    heads × head size = hidden size, the shape keras-hub's own
+    `BertBackbone` can hold (for users who load students without
+    keras_theseus), and combinations that do not are skipped.
 
     Args:
         depths, heads, hidden_sizes, intermediate_sizes: lists of positive
             ints.
-        keras_hub_compatible: only candidates that keras-hub can represent.
+        keras_hub_compatible: only candidates that a plain
+            `keras_hub.models.BertBackbone` can represent.
 
     Example:
     ```python

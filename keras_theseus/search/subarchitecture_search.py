@@ -7,12 +7,11 @@ import keras
 import numpy as np
 import pandas as pd
 
+from keras_theseus.distill.distiller import Distiller
 from keras_theseus.distill.losses import soft_cross_entropy
 from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
 from keras_theseus.dynabert.importance import compute_importance
 from keras_theseus.dynabert.importance import rewire
-from keras_theseus.dynabert.trainer import DynaBertTrainer
-from keras_theseus.dynabert.trainer import frozen_copy
 from keras_theseus.models.classifier import bert_optimizer
 from keras_theseus.search.extraction import extract_candidate
 from keras_theseus.search.scoring import pareto_front
@@ -38,7 +37,7 @@ def evaluate_against_teacher(student, teacher, data):
     """Cross-entropy of `student` against the teacher's softmax, and label accuracy."""
     ce, correct, seen = [], 0, 0
     for x, y in data:
-        t = teacher.forward(x, 1.0, 1.0)
+        t = teacher(x, training=False)
         s = student(x, training=False)
         ce.append(float(soft_cross_entropy(t, s)) * len(y))
         correct += int((np.argmax(np.asarray(s), -1) == np.asarray(y)).sum())
@@ -114,7 +113,10 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
     finished = set(done["name"])
     source = prepare_teacher(teacher, importance_data if importance_data is not None
                              else heldout_data, importance_batches)
-    frozen = frozen_copy(source)
+    # The rewired teacher as a plain keras-hub model: the candidates are
+    # distilled from it with the library's Distiller and timed against it.
+    frozen = source.to_text_classifier(name="teacher")
+    frozen.trainable = False
     batches = list(train_data.take(steps))
     if len(batches) < steps:
         raise ValueError(f"`train_data` has {len(batches)} batches; `steps`={steps} needs more.")
@@ -134,9 +136,12 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
         t0 = time.perf_counter()
         keras.utils.set_random_seed(0)
         student = extract_candidate(source, candidate)
-        trainer = DynaBertTrainer(student, frozen, widths=[1.0], depths=[1.0],
-                                  hidden_weight=0.0, label_weight=label_weight)
-        trainer.compile(optimizer=bert_optimizer(learning_rate, total_steps=steps),
+        # KL at T = 1 has the soft cross-entropy's gradient; clipping at 1.0
+        # as DynaBERT's trainer does.
+        trainer = Distiller(frozen, student, temperature=1.0, kd_weight=1.0,
+                            label_weight=label_weight)
+        trainer.compile(optimizer=bert_optimizer(learning_rate, total_steps=steps,
+                                                 global_clipnorm=1.0),
                         jit_compile=jit_compile)
         for x, y in batches:
             trainer.train_on_batch(x, y)

@@ -5,7 +5,6 @@ import keras_hub
 import numpy as np
 import tensorflow as tf
 from keras.src.losses.loss import unscale_loss_for_distribution
-from keras_hub.layers import TransformerEncoder
 
 from keras_theseus.theseus import schedules as schedules_lib
 from keras_theseus.theseus.schedules import check_probability
@@ -183,14 +182,10 @@ class TheseusClassifier(keras.Model):
             config = template.get_config()
             config["name"] = f"successor_layer_{i}"
             config["trainable"] = True  # even if the predecessor was frozen
-            layer = TransformerEncoder.from_config(config)
+            # The predecessor's layer class and config: same FFN activation
+            # and head size.
+            layer = type(template).from_config(config)
             layer.build((None, None, hidden))
-            # Same FFN activation as the predecessor (our BertBackbone may
-            # have swapped keras-hub's approximate GELU for the exact one).
-            layer.activation = template.activation
-            layer._feedforward_intermediate_dense.activation = (
-                template._feedforward_intermediate_dense.activation
-            )
             self.successor_layers.append(layer)
         self.pooled_dense = backbone.get_layer("pooled_dense")
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")

@@ -7,7 +7,6 @@ import shutil
 import time
 
 import keras
-import keras_hub
 
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.presets import DEFAULT_PRESET
@@ -173,13 +172,8 @@ def compress_classifier(data, config=None, verbose="auto", **overrides):
             verbose=verbose, temperature=2.0, kd_weight=1.0, label_weight=1.0)
         histories["distill"] = history
     wall["compress"] = time.perf_counter() - start
-    compile_text_classifier(teacher, jit_compile=config.jit_compile)
-    if isinstance(student, keras_hub.models.BertTextClassifier):
-        compile_text_classifier(student, jit_compile=config.jit_compile)
-    else:  # an extracted DynaBERT sub-network
-        student.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                        jit_compile=config.jit_compile)
+    for model in (teacher, student):
+        compile_text_classifier(model, jit_compile=config.jit_compile)
     return CompressionRun(teacher=teacher, student=student, preprocessor=preprocessor,
                           config=config, wall_s=wall, histories=histories)
 

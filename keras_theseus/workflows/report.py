@@ -11,10 +11,6 @@ from keras_theseus.timing.latency import measure_latency
 from keras_theseus.timing.latency import synthetic_inputs
 
 
-def num_layers(model):
-    """Encoder depth of a keras-hub classifier or a `DynaBertClassifier`."""
-    backbone = getattr(model, "backbone", None)
-    return backbone.num_layers if backbone is not None else model.num_layers
 
 
 def evaluate_run(run, data, split="test", batch_size=64, latency_batch_sizes=(32, 1),
@@ -42,7 +38,7 @@ def evaluate_run(run, data, split="test", batch_size=64, latency_batch_sizes=(32
         `speedup_b{B}x{L}` and `train_wall_s`.
     """
     models = {"teacher": run.teacher, "student": run.student}
-    rows = {name: {"layers": num_layers(m), "params": count_params(m)}
+    rows = {name: {"layers": m.backbone.num_layers, "params": count_params(m)}
             for name, m in models.items()}
     ds = data.tf_dataset(split, run.preprocessor, batch_size=batch_size)
     for name, model in models.items():

@@ -207,9 +207,9 @@ def test_bucketing_with_pairs_unlabelled_and_static_batches(preprocessor, frame)
 def test_bucketed_evaluation_equals_padded_evaluation(preprocessor, frame):
     from keras_theseus import models
 
-    backbone = models.BertBackbone(vocabulary_size=30522, num_layers=1, num_heads=2,
-                                   hidden_dim=16, intermediate_dim=32,
-                                   max_sequence_length=SEQ_LEN)
+    backbone = models.ExactGeluBertBackbone(vocabulary_size=30522, num_layers=1, num_heads=2,
+                                            hidden_dim=16, intermediate_dim=32,
+                                            max_sequence_length=SEQ_LEN)
     classifier = models.build_text_classifier(backbone, 2)
     models.compile_text_classifier(classifier)
     plain = classifier.evaluate(make_tf_dataset(frame, preprocessor, batch_size=4),

@@ -12,10 +12,10 @@ VOCAB = 60
 
 def tiny_classifier(num_layers=4, hidden=16, heads=2, num_classes=2, seed=0, dropout=0.0):
     keras.utils.set_random_seed(seed)
-    backbone = models.BertBackbone(vocabulary_size=VOCAB, num_layers=num_layers,
-                                   num_heads=heads, hidden_dim=hidden,
-                                   intermediate_dim=2 * hidden, max_sequence_length=12,
-                                   dropout=dropout)
+    backbone = models.ExactGeluBertBackbone(vocabulary_size=VOCAB, num_layers=num_layers,
+                                            num_heads=heads, hidden_dim=hidden,
+                                            intermediate_dim=2 * hidden, max_sequence_length=12,
+                                            dropout=dropout)
     return models.build_text_classifier(backbone, num_classes, dropout=dropout)
 
 

@@ -30,9 +30,9 @@ from keras_theseus.theseus import TheseusClassifier  # noqa: E402
 
 def classifier(layers, hidden, seed):
     keras.utils.set_random_seed(seed)
-    backbone = models.BertBackbone(vocabulary_size=60, num_layers=layers, num_heads=2,
-                                   hidden_dim=hidden, intermediate_dim=2 * hidden,
-                                   max_sequence_length=12, dropout=0.0)
+    backbone = models.ExactGeluBertBackbone(vocabulary_size=60, num_layers=layers, num_heads=2,
+                                            hidden_dim=hidden, intermediate_dim=2 * hidden,
+                                            max_sequence_length=12, dropout=0.0)
     return models.build_text_classifier(backbone, 2, dropout=0.0)
 
 

@@ -10,9 +10,9 @@ from keras_theseus.theseus import TheseusClassifier
 
 def _classifier(layers, hidden, seed):
     keras.utils.set_random_seed(seed)
-    backbone = models.BertBackbone(vocabulary_size=60, num_layers=layers, num_heads=2,
-                                   hidden_dim=hidden, intermediate_dim=2 * hidden,
-                                   max_sequence_length=12)
+    backbone = models.ExactGeluBertBackbone(vocabulary_size=60, num_layers=layers, num_heads=2,
+                                            hidden_dim=hidden, intermediate_dim=2 * hidden,
+                                            max_sequence_length=12)
     return models.build_text_classifier(backbone, 2)
 
 

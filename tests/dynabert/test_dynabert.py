@@ -27,9 +27,9 @@ VOCAB = 60
 
 def tiny_classifier(num_layers=4, seed=0):
     keras.utils.set_random_seed(seed)
-    backbone = models.BertBackbone(vocabulary_size=VOCAB, num_layers=num_layers, num_heads=4,
-                                   hidden_dim=16, intermediate_dim=32, max_sequence_length=12,
-                                   dropout=0.0)
+    backbone = models.ExactGeluBertBackbone(
+        vocabulary_size=VOCAB, num_layers=num_layers, num_heads=4, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=12, dropout=0.0)
     return models.build_text_classifier(backbone, 2, dropout=0.0)
 
 
@@ -166,42 +166,42 @@ def test_importance_scores_the_full_network_whatever_the_masks():
 # --- extraction --------------------------------------------------------------
 
 @pytest.mark.parametrize("width,depth", [(1.0, 1.0), (0.75, 0.75), (0.5, 1.0), (0.25, 0.5)])
-def test_extracted_subnetwork_matches_the_masked_model(width, depth):
+def test_extracted_subnetwork_is_a_keras_hub_model_equal_to_the_masked_one(width, depth):
+    import keras_hub
+
     model = tiny_dynabert()
     x, _ = batch()
     small = extract_subnetwork(model, width, depth)
+    assert isinstance(small, keras_hub.models.BertTextClassifier)
+    backbone = small.backbone
     heads, neurons = width_sizes(4, 32, width)
-    assert (small.num_heads, small.intermediate_dim, small.key_dim) == (heads, neurons, 4)
-    assert small.num_layers == len(depth_layers(4, depth)) and not small.use_masks
+    assert (backbone.num_heads, backbone.intermediate_dim, backbone.head_size) == (
+        heads, neurons, 4)
+    assert backbone.num_layers == len(depth_layers(4, depth))
     model.set_subnetwork(width, depth)
     np.testing.assert_allclose(small.predict_on_batch(x), model.predict_on_batch(x), atol=1e-5)
     if (width, depth) != (1.0, 1.0):
         assert small.count_params() < model.count_params()
 
 
-def test_extracted_model_saves_and_loads_plainly(tmp_path):
+def test_extracted_model_saves_loads_and_converts_back(tmp_path):
     model = tiny_dynabert()
     small = extract_subnetwork(model, 0.5, 0.5)
     path = str(tmp_path / "small.keras")
     small.save(path)
     x, _ = batch()
-    np.testing.assert_allclose(keras.saving.load_model(path).predict_on_batch(x),
-                               small.predict_on_batch(x), atol=1e-6)
-    with pytest.raises(ValueError, match="no masks"):
-        small.set_subnetwork(0.5)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded.predict_on_batch(x), small.predict_on_batch(x), atol=1e-6)
+    # A narrower student can become a DynaBERT model again (its head size kept).
+    again = DynaBertClassifier.from_classifier(loaded)
+    assert (again.num_heads, again.key_dim) == (2, 4)
+    np.testing.assert_allclose(again.predict_on_batch(x), small.predict_on_batch(x), atol=1e-5)
 
 
-def test_full_width_extraction_as_keras_hub():
-    import keras_hub
-
+def test_extraction_arguments():
     model = tiny_dynabert()
-    x, _ = batch()
-    hub = extract_subnetwork(model, 1.0, 0.5, as_keras_hub=True)
-    assert isinstance(hub, keras_hub.models.BertTextClassifier)
-    assert hub.backbone.num_layers == 2
-    np.testing.assert_allclose(hub.predict_on_batch(x), model.forward(x, 1.0, 0.5), atol=1e-5)
-    with pytest.raises(ValueError, match="head_size = hidden_dim"):
-        extract_subnetwork(model, 0.5, 1.0, as_keras_hub=True)
+    with pytest.warns(DeprecationWarning, match="as_keras_hub"):
+        extract_subnetwork(model, 1.0, 0.5, as_keras_hub=True)
     with pytest.raises(TypeError, match="DynaBertClassifier"):
         extract_subnetwork(tiny_classifier(), 0.5)
 

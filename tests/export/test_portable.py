@@ -10,8 +10,9 @@ from keras_theseus import models
 
 @pytest.fixture(scope="module")
 def classifier():
-    backbone = models.BertBackbone(vocabulary_size=60, num_layers=2, num_heads=2, hidden_dim=32,
-                                   intermediate_dim=64, max_sequence_length=16)
+    backbone = models.ExactGeluBertBackbone(
+        vocabulary_size=60, num_layers=2, num_heads=2, hidden_dim=32, intermediate_dim=64,
+        max_sequence_length=16)
     return models.build_text_classifier(backbone, 3)
 
 

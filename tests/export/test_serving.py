@@ -44,8 +44,9 @@ json.dump(result, open(out, "w"))
 
 @pytest.fixture(scope="module")
 def classifier_and_preprocessor():
-    backbone = models.BertBackbone(vocabulary_size=len(TINY_VOCAB), num_layers=2, num_heads=2,
-                                   hidden_dim=16, intermediate_dim=32, max_sequence_length=16)
+    backbone = models.ExactGeluBertBackbone(
+        vocabulary_size=len(TINY_VOCAB), num_layers=2, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=16)
     classifier = models.build_text_classifier(backbone, 3)
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
         keras_hub.models.BertTokenizer(vocabulary=TINY_VOCAB), sequence_length=12)

@@ -3,14 +3,14 @@ import keras_hub
 import numpy as np
 import pytest
 
-from keras_theseus.models import BertBackbone
+from keras_theseus.models import ExactGeluBertBackbone
 
 
 def tiny(**kwargs):
     config = dict(vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16,
                   intermediate_dim=32, max_sequence_length=12)
     config.update(kwargs)
-    return BertBackbone(**config)
+    return ExactGeluBertBackbone(**config)
 
 
 def _x():
@@ -48,7 +48,7 @@ def test_keras_round_trip(tmp_path):
     path = str(tmp_path / "backbone.keras")
     backbone.save(path)
     loaded = keras.saving.load_model(path)
-    assert type(loaded) is BertBackbone
+    assert type(loaded) is ExactGeluBertBackbone
     assert loaded.hidden_activation == "relu"
     np.testing.assert_allclose(loaded(_x())["sequence_output"],
                                backbone(_x())["sequence_output"], atol=1e-6)
@@ -57,3 +57,54 @@ def test_keras_round_trip(tmp_path):
 def test_bad_activation():
     with pytest.raises(ValueError, match="hidden_activation"):
         tiny(hidden_activation="gelu_fast_typo")
+
+
+def test_key_dim_gives_fewer_heads_of_the_same_size():
+    backbone = tiny(num_heads=1, key_dim=8)  # one head of 8 in a hidden of 16
+    attention = backbone.transformer_layers[0]._self_attention_layer
+    assert backbone.head_size == 8
+    assert tuple(attention._query_dense.kernel.shape) == (16, 1, 8)
+    assert tuple(attention._output_dense.kernel.shape) == (1, 8, 16)
+    assert backbone(_x())["sequence_output"].shape == (2, 8, 16)
+
+
+def test_default_head_size_is_keras_hubs_own_layer():
+    # The weights file then names every layer exactly as keras-hub's backbone.
+    for backbone in (tiny(), tiny(key_dim=8)):
+        assert type(backbone.transformer_layers[0]) is keras_hub.layers.TransformerEncoder
+
+
+def test_key_dim_round_trip(tmp_path):
+    backbone = tiny(num_heads=1, key_dim=4)
+    path = str(tmp_path / "backbone.keras")
+    backbone.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.key_dim == 4
+    np.testing.assert_allclose(loaded(_x())["sequence_output"],
+                               backbone(_x())["sequence_output"], atol=1e-6)
+
+
+def test_bad_key_dim():
+    with pytest.raises(ValueError, match="key_dim"):
+        tiny(num_heads=1, key_dim=0)
+
+
+def test_files_saved_with_the_old_class_name_load_and_predict_the_same():
+    import os
+
+    fixtures = os.path.join(os.path.dirname(__file__), "..", "fixtures", "legacy")
+    with pytest.warns(DeprecationWarning, match="ExactGeluBertBackbone"):
+        model = keras.saving.load_model(os.path.join(fixtures, "bert_backbone_classifier.keras"))
+    assert isinstance(model.backbone, ExactGeluBertBackbone)
+    x = {"token_ids": np.arange(16).reshape(2, 8) % 40,
+         "segment_ids": np.zeros((2, 8), "int32"), "padding_mask": np.ones((2, 8), "int32")}
+    expected = np.load(os.path.join(fixtures, "bert_backbone_classifier_logits.npy"))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
+
+
+def test_old_name_is_a_deprecated_alias():
+    from keras_theseus import models
+
+    with pytest.warns(DeprecationWarning, match="ExactGeluBertBackbone"):
+        old = models.BertBackbone
+    assert issubclass(old, ExactGeluBertBackbone)

@@ -7,8 +7,9 @@ from keras_theseus import models
 
 
 def _backbone():
-    return models.BertBackbone(vocabulary_size=40, num_layers=2, num_heads=2, hidden_dim=32,
-                               intermediate_dim=64, max_sequence_length=16)
+    return models.ExactGeluBertBackbone(
+        vocabulary_size=40, num_layers=2, num_heads=2, hidden_dim=32, intermediate_dim=64,
+        max_sequence_length=16)
 
 
 def _separable(n=64, seed=0):
@@ -42,7 +43,7 @@ def test_keras_round_trip(tmp_path):
     path = str(tmp_path / "clf.keras")
     clf.save(path)
     loaded = keras.saving.load_model(path)
-    assert isinstance(loaded.backbone, models.BertBackbone)
+    assert isinstance(loaded.backbone, models.ExactGeluBertBackbone)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), clf.predict(x, verbose=0),
                                atol=1e-5)
 

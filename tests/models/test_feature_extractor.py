@@ -7,8 +7,9 @@ from keras_theseus import models
 
 @pytest.fixture(scope="module")
 def classifier():
-    backbone = models.BertBackbone(vocabulary_size=40, num_layers=3, num_heads=2,
-                                   hidden_dim=16, intermediate_dim=32, max_sequence_length=10)
+    backbone = models.ExactGeluBertBackbone(
+        vocabulary_size=40, num_layers=3, num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=10)
     return models.build_text_classifier(backbone, 3)
 
 

@@ -9,8 +9,9 @@ from keras_theseus import models
 @pytest.fixture(scope="module")
 def teacher():
     keras.utils.set_random_seed(0)
-    backbone = models.BertBackbone(vocabulary_size=40, num_layers=4, num_heads=2, hidden_dim=16,
-                                   intermediate_dim=32, max_sequence_length=10, dropout=0.0)
+    backbone = models.ExactGeluBertBackbone(
+        vocabulary_size=40, num_layers=4, num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=10, dropout=0.0)
     return models.build_text_classifier(backbone, 3, dropout=0.0)
 
 
@@ -60,8 +61,9 @@ def test_bad_layers(teacher):
 def test_students_of_a_frozen_teacher_are_trainable():
     # A Distiller freezes its teacher; students cut from it must still train.
     from keras_theseus import models as kt_models
-    backbone = kt_models.BertBackbone(vocabulary_size=40, num_layers=3, num_heads=2,
-                                      hidden_dim=16, intermediate_dim=32, max_sequence_length=10)
+    backbone = kt_models.ExactGeluBertBackbone(
+        vocabulary_size=40, num_layers=3, num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=10)
     teacher = kt_models.build_text_classifier(backbone, 2)
     teacher.trainable = False
     student = kt_models.drop_layers(teacher, [0, 2])

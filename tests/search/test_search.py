@@ -24,9 +24,9 @@ def tiny_teacher(seed=0):
     import keras
 
     keras.utils.set_random_seed(seed)
-    backbone = models.BertBackbone(vocabulary_size=VOCAB, num_layers=4, num_heads=4,
-                                   hidden_dim=16, intermediate_dim=32, max_sequence_length=12,
-                                   dropout=0.0)
+    backbone = models.ExactGeluBertBackbone(
+        vocabulary_size=VOCAB, num_layers=4, num_heads=4, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=12, dropout=0.0)
     return models.build_text_classifier(backbone, 2, dropout=0.0)
 
 

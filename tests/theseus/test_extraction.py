@@ -18,7 +18,7 @@ def test_extracted_successor_equals_theseus_inference(predecessor, tmp_path):
     successor = extract_successor(model)
     assert isinstance(successor, keras_hub.models.BertTextClassifier)
     assert successor.backbone.num_layers == 2
-    assert isinstance(successor.backbone, models.BertBackbone)
+    assert isinstance(successor.backbone, models.ExactGeluBertBackbone)
     np.testing.assert_allclose(successor.predict(x, verbose=0), model.predict(x, verbose=0),
                                atol=1e-5)
     assert successor.count_params() < predecessor.count_params()

@@ -10,9 +10,9 @@ VOCAB = 60
 
 def tiny_classifier(num_layers=4, dropout=0.0, seed=0):
     keras.utils.set_random_seed(seed)
-    backbone = models.BertBackbone(vocabulary_size=VOCAB, num_layers=num_layers, num_heads=2,
-                                   hidden_dim=16, intermediate_dim=32, max_sequence_length=12,
-                                   dropout=dropout)
+    backbone = models.ExactGeluBertBackbone(
+        vocabulary_size=VOCAB, num_layers=num_layers, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=12, dropout=dropout)
     return models.build_text_classifier(backbone, 2, dropout=dropout)
 
 

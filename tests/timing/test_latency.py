@@ -20,12 +20,12 @@ STATS = {"median_ms", "p50_ms", "p10_ms", "p90_ms", "p99_ms", "min_ms", "repeats
 def _classifier(num_layers, seed):
     import keras
 
-    from keras_theseus.models import BertBackbone
+    from keras_theseus.models import ExactGeluBertBackbone
     from keras_theseus.models import build_text_classifier
 
     keras.utils.set_random_seed(seed)
-    backbone = BertBackbone(vocabulary_size=VOCAB, num_layers=num_layers, num_heads=2,
-                            hidden_dim=32, intermediate_dim=64, max_sequence_length=32)
+    backbone = ExactGeluBertBackbone(vocabulary_size=VOCAB, num_layers=num_layers, num_heads=2,
+                                     hidden_dim=32, intermediate_dim=64, max_sequence_length=32)
     return build_text_classifier(backbone, 2)
 
 
@@ -176,14 +176,15 @@ def test_device_info():
 
 
 def test_measure_train_step_updates_and_times_each_model():
-    from keras_theseus.models import BertBackbone
+    from keras_theseus.models import ExactGeluBertBackbone
     from keras_theseus.models import build_text_classifier
     from keras_theseus.models import compile_text_classifier
     from keras_theseus.timing import measure_train_step
 
     def tiny():
-        backbone = BertBackbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
-                                intermediate_dim=32, max_sequence_length=8)
+        backbone = ExactGeluBertBackbone(
+            vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
+            max_sequence_length=8)
         return compile_text_classifier(build_text_classifier(backbone, 2), jit_compile=False)
 
     a, b = tiny(), tiny()

@@ -14,9 +14,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def _classifier(num_layers=2, hidden=32):
-    backbone = models.BertBackbone(vocabulary_size=60, num_layers=num_layers, num_heads=2,
-                                   hidden_dim=hidden, intermediate_dim=2 * hidden,
-                                   max_sequence_length=16)
+    backbone = models.ExactGeluBertBackbone(vocabulary_size=60, num_layers=num_layers, num_heads=2,
+                                            hidden_dim=hidden, intermediate_dim=2 * hidden,
+                                            max_sequence_length=16)
     return models.build_text_classifier(backbone, 2)
 
 

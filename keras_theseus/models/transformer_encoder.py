@@ -1,0 +1,87 @@
+"""keras-hub's `TransformerEncoder` with a free head size."""
+
+import keras
+from keras_hub.layers import TransformerEncoder
+from keras_hub.src.utils.keras_utils import clone_initializer
+
+from keras_theseus.utils import is_int
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class HeadSizeTransformerEncoder(TransformerEncoder):
+    """A keras-hub `TransformerEncoder` whose head size is an argument.
+
+    keras-hub derives the head size as `hidden_dim // num_heads`, so a
+    layer with fewer heads of BERT's size (a DynaBERT sub-network at width
+    < 1, a searched sub-architecture) cannot be expressed. This subclass
+    adds `key_dim` and changes nothing else: the same sub-layers, names,
+    weight shapes and `call`, so with `key_dim=None` it is keras-hub's
+    layer, weights copy across one to one, and every keras-hub model that
+    holds it (`BertTextClassifier`, `model.export`) works unchanged.
+
+    Args:
+        intermediate_dim, num_heads, dropout, activation, layer_norm_epsilon,
+            kernel_initializer, bias_initializer: as `TransformerEncoder`.
+        key_dim: int or None. Head size (default `hidden_dim // num_heads`);
+            the attention output is projected back to `hidden_dim` whatever
+            `num_heads · key_dim` is.
+
+    Example:
+    ```python
+    layer = HeadSizeTransformerEncoder(intermediate_dim=64, num_heads=2, key_dim=16)
+    y = layer(np.zeros((1, 8, 64), "float32"))   # two heads of 16 in a hidden of 64
+    ```
+    """
+
+    # The attention layer built for this encoder; the DynaBERT encoder uses
+    # a head-masked subclass with the same weights.
+    attention_class = keras.layers.MultiHeadAttention
+
+    def __init__(self, intermediate_dim, num_heads, key_dim=None, **kwargs):
+        super().__init__(intermediate_dim, num_heads, **kwargs)
+        if key_dim is not None and (not is_int(key_dim) or key_dim < 1):
+            raise ValueError(f"`key_dim` must be a positive int or None. Received: {key_dim!r}")
+        self.key_dim = None if key_dim is None else int(key_dim)
+
+    def build(self, inputs_shape):
+        hidden_dim = inputs_shape[-1]
+        key_dim = self.key_dim or int(hidden_dim // self.num_heads)
+        if key_dim == 0:
+            raise ValueError(f"`hidden_dim`={hidden_dim} is smaller than `num_heads`="
+                             f"{self.num_heads}; pass `key_dim`.")
+
+        def dense_args():
+            return dict(kernel_initializer=clone_initializer(self.kernel_initializer),
+                        bias_initializer=clone_initializer(self.bias_initializer),
+                        dtype=self.dtype_policy)
+
+        # Same sub-layers, names and build order as keras-hub's TransformerEncoder.
+        self._self_attention_layer = self.attention_class(
+            num_heads=self.num_heads, key_dim=key_dim, dropout=self.dropout,
+            output_shape=hidden_dim, name="self_attention_layer", **dense_args())
+        self._self_attention_layer.build(query_shape=inputs_shape, value_shape=inputs_shape)
+        self._self_attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+            name="self_attention_layer_norm")
+        self._self_attention_layer_norm.build(inputs_shape)
+        self._self_attention_dropout = keras.layers.Dropout(
+            rate=self.dropout, dtype=self.dtype_policy, name="self_attention_dropout")
+        self._feedforward_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+            name="feedforward_layer_norm")
+        self._feedforward_layer_norm.build(inputs_shape)
+        self._feedforward_intermediate_dense = keras.layers.Dense(
+            self.intermediate_dim, activation=self.activation,
+            name="feedforward_intermediate_dense", **dense_args())
+        self._feedforward_intermediate_dense.build(inputs_shape)
+        self._feedforward_output_dense = keras.layers.Dense(
+            hidden_dim, name="feedforward_output_dense", **dense_args())
+        self._feedforward_output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
+        self._feedforward_dropout = keras.layers.Dropout(
+            rate=self.dropout, dtype=self.dtype_policy, name="feedforward_dropout")
+        self.built = True
+
+    def get_config(self):
+        config = super().get_config()
+        config["key_dim"] = self.key_dim
+        return config
