@@ -2,8 +2,6 @@
 
 import os
 
-import keras
-
 import keras_theseus as kt
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,7 +56,5 @@ def bucketing_note(args):
 
 def accuracy(model, ds):
     """Accuracy of a keras-hub logits classifier, XLA."""
-    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-                  jit_compile=True)
+    kt.models.compile_text_classifier(model, jit_compile=True)
     return float(model.evaluate(ds, verbose=0, return_dict=True)["accuracy"])

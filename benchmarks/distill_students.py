@@ -22,6 +22,7 @@ import time
 import keras
 
 import keras_theseus as kt
+from common import accuracy
 from keras_theseus.distill import Distiller
 from keras_theseus.distill import distill_classifier
 from keras_theseus.distill import search_layer_subsets
@@ -34,11 +35,6 @@ VARIANTS = {
     "kd_hidden": {"kd_weight": 1.0, "label_weight": 1.0, "cosine_weight": 1.0,
                   "hidden_mse_weight": 1.0},
 }
-
-
-def accuracy(model, ds):
-    kt.models.compile_text_classifier(model)
-    return float(model.evaluate(ds, verbose=0, return_dict=True)["accuracy"])
 
 
 def kd_step_ratio(teacher, student, batch, terms):

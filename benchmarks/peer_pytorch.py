@@ -59,7 +59,12 @@ def case_name(layers, kind, batch_size, sequence_length):
 
 
 def random_inputs(batch_size, sequence_length, vocabulary_size, seed=0):
-    """Full-length int32 inputs, the same arrays for every stack."""
+    """Full-length int32 inputs, the same arrays for every stack.
+
+    `keras_theseus.timing.synthetic_inputs` in numpy: the torch worker must
+    not import TensorFlow (its thread pools would share the process being
+    timed). Same rule, same arrays (tests/benchmarks/test_peer_inputs.py).
+    """
     rng = np.random.default_rng(seed)
     ids = rng.integers(min(1000, vocabulary_size // 2), vocabulary_size,
                        (batch_size, sequence_length)).astype("int32")
@@ -78,7 +83,12 @@ def write_head(path, hidden_size, num_classes=2, seed=0):
 
 
 def time_calls(fn, warmup, repeats):
-    """Median wall time (ms) of `fn()` after `warmup` untimed calls."""
+    """Median wall time (ms) of `fn()` after `warmup` untimed calls.
+
+    Not `keras_theseus.timing.measure_latency`, which interleaves Keras
+    models in one process: here each stack runs alone in its own process,
+    and the torch one may not import TensorFlow.
+    """
     for _ in range(warmup):
         fn()
     times = []

@@ -23,13 +23,12 @@ import collections
 import glob
 import json
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_pytorch import random_inputs  # noqa: E402
-from peer_pytorch import write_head  # noqa: E402
+# Run as a script, its own folder is on sys.path (as for every benchmark).
+from peer_pytorch import random_inputs
+from peer_pytorch import write_head
 
 # Kernel name -> category, first match wins. XLA names fusions after the ops
 # they fuse (e.g. `erf_multiply_fusion`), aten after the op.

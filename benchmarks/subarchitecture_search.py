@@ -29,6 +29,7 @@ from common import accuracy
 from common import add_teacher_arguments
 from common import bucketing_note
 from common import load_teacher_and_splits
+from keras_theseus.models.classifier import accuracy_metrics
 from keras_theseus.search import SearchSpace
 from keras_theseus.search import extract_candidate
 from keras_theseus.search import plot_search
@@ -88,7 +89,7 @@ def main():
     total = int(train.cardinality()) * args.epochs
     trainer.compile(optimizer=kt.models.bert_optimizer(args.learning_rate, total_steps=total,
                                                        global_clipnorm=1.0),
-                    metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                    metrics=accuracy_metrics(),
                     jit_compile=True)
     start = time.time()
     trainer.fit(train, validation_data=dev, epochs=args.epochs, verbose=2, shuffle=False)

@@ -134,12 +134,19 @@ def _export(args):
     return 0
 
 
-def _add_compression_args(p, default_length, default_epochs):
+def _add_compression_args(p, default_length=None, default_epochs=None):
+    """The `CompressionConfig` fields as flags, with its defaults.
+
+    `default_length` / `default_epochs` override the config's sequence
+    length and (teacher and compression) epochs for a subcommand (CLUE).
+    """
     from keras_theseus.models import DEFAULT_PRESET
     from keras_theseus.workflows import METHODS
+    from keras_theseus.workflows import CompressionConfig as C
 
+    default_length = default_length or C.sequence_length
     g = p.add_argument_group("compression")
-    g.add_argument("--method", choices=METHODS, default="theseus",
+    g.add_argument("--method", choices=METHODS, default=C.method,
                    help="theseus: module replacement, then the successor alone; "
                         "distill: KD (T 2 + hard labels) into a layer-dropped student; "
                         "dynabert: train all width/depth sub-networks, extract "
@@ -148,21 +155,27 @@ def _add_compression_args(p, default_length, default_epochs):
                    help="teacher checkpoint: registered name or HF-format directory "
                         f"(default {DEFAULT_PRESET}; {CHINESE_DEFAULT_PRESET}, MiniLM on the "
                         "bert-base-chinese vocabulary, for chinese_sentiment and CLUE)")
-    g.add_argument("--layers", type=int, default=3, help="student depth (default 3)")
-    g.add_argument("--width", type=float, default=0.5,
-                   help="dynabert: width multiplier of the extracted student (default 0.5)")
-    g.add_argument("--sequence-length", type=int, default=default_length)
-    g.add_argument("--batch-size", type=int, default=32)
-    g.add_argument("--teacher-epochs", type=int, default=default_epochs,
-                   help="teacher fine-tuning epochs (cached teachers are reused)")
-    g.add_argument("--epochs", type=int, default=default_epochs,
-                   help="compression epochs (Theseus: replacing epochs)")
-    g.add_argument("--successor-epochs", type=int, default=1,
-                   help="Theseus: epochs of the successor alone afterwards")
-    g.add_argument("--learning-rate", type=float, default=1e-4,
+    g.add_argument("--layers", type=int, default=C.num_layers,
+                   help="student depth (default %(default)s)")
+    g.add_argument("--width", type=float, default=C.width,
+                   help="dynabert: width multiplier of the extracted student "
+                        "(default %(default)s)")
+    g.add_argument("--sequence-length", type=int, default=default_length,
+                   help="default %(default)s")
+    g.add_argument("--batch-size", type=int, default=C.batch_size, help="default %(default)s")
+    g.add_argument("--teacher-epochs", type=int, default=default_epochs or C.teacher_epochs,
+                   help="teacher fine-tuning epochs (cached teachers are reused; "
+                        "default %(default)s)")
+    g.add_argument("--epochs", type=int, default=default_epochs or C.epochs,
+                   help="compression epochs (Theseus: replacing epochs; default %(default)s)")
+    g.add_argument("--successor-epochs", type=int, default=C.successor_epochs,
+                   help="Theseus: epochs of the successor alone afterwards "
+                        "(default %(default)s)")
+    g.add_argument("--learning-rate", type=float, default=C.learning_rate,
                    help="compression peak learning rate (default %(default)s)")
-    g.add_argument("--teacher-learning-rate", type=float, default=5e-5)
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--teacher-learning-rate", type=float, default=C.teacher_learning_rate,
+                   help="default %(default)s")
+    g.add_argument("--seed", type=int, default=C.seed, help="default %(default)s")
     xla = g.add_mutually_exclusive_group()
     xla.add_argument("--xla", action="store_true",
                      help="force XLA train steps (default: XLA on GPU/TPU, off on CPU, "
@@ -180,6 +193,9 @@ def _add_compression_args(p, default_length, default_epochs):
 
 
 def build_parser():
+    from keras_theseus.datasets import CLUE_TASKS
+    from keras_theseus.datasets import LOADERS
+
     parser = argparse.ArgumentParser(
         prog="keras-theseus",
         description="Compress BERT-style encoders with Keras 3 (Theseus, distillation, ...).",
@@ -212,14 +228,13 @@ def build_parser():
                     "accuracy_vs_latency.png into a new run directory. With no arguments: "
                     "MiniLM-L6 on movie reviews, Theseus 6→3 (about 12 minutes on 2 CPU "
                     "cores; --quick about 2).")
-    p.add_argument("--dataset", default="movie_reviews",
-                   choices=("movie_reviews", "bbc_news", "chinese_sentiment"))
+    p.add_argument("--dataset", default="movie_reviews", choices=sorted(LOADERS))
     p.add_argument("--output-dir", default="keras_theseus_runs",
                    help="parent of the run directories (default %(default)s)")
     p.add_argument("--quick", action="store_true",
                    help="1024/128/256 rows, length 32, no XLA, no teacher cache (~2 min)")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel")
-    _add_compression_args(p, default_length=64, default_epochs=1)
+    _add_compression_args(p)
     p.set_defaults(func=_compress, language=None)
 
     p = sub.add_parser(
@@ -230,8 +245,7 @@ def build_parser():
                     "predictions. Download the task zip from "
                     "https://storage.googleapis.com/cluebenchmark/tasks/<task>_public.zip "
                     "and unzip it into DATA_DIR/<task>/.")
-    p.add_argument("task", choices=("afqmc", "tnews", "iflytek", "cmnli", "ocnli", "csl",
-                                    "cluewsc2020"))
+    p.add_argument("task", choices=tuple(CLUE_TASKS))
     p.add_argument("--data-dir", required=True,
                    help="directory holding <task>/train.json, dev.json, test.json")
     p.add_argument("--output-dir", default="clue_runs")

@@ -166,3 +166,24 @@ def test_default_preset_follows_the_language(argv, expected):
 
     args = cli_module.build_parser().parse_args(argv)
     assert cli_module._config_from_args(args)["preset"] == expected
+
+
+def test_compress_defaults_are_compression_configs():
+    import dataclasses
+
+    from keras_theseus import cli as cli_module
+    from keras_theseus.datasets import CLUE_TASKS
+    from keras_theseus.datasets import LOADERS
+    from keras_theseus.workflows import CompressionConfig
+
+    args = cli_module.build_parser().parse_args(["compress"])
+    assert cli_module._config_from_args(args) == dataclasses.asdict(CompressionConfig())
+    clue = cli_module.build_parser().parse_args(["clue", "afqmc", "--data-dir", "x"])
+    assert (clue.sequence_length, clue.epochs, clue.teacher_epochs) == (128, 3, 3)
+    # The choices are the package's own lists.
+    parser = cli_module.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(next(a for a in sub["compress"]._actions if a.dest == "dataset").choices) \
+        == set(LOADERS)
+    assert set(next(a for a in sub["clue"]._actions if a.dest == "task").choices) \
+        == set(CLUE_TASKS)

@@ -8,6 +8,8 @@ import keras_hub
 import numpy as np
 import pandas as pd
 
+from keras_theseus.distill.distiller import Distiller
+from keras_theseus.models.classifier import accuracy_metrics
 from keras_theseus.models.layer_dropping import EMBEDDING_AND_POOLER_LAYERS
 from keras_theseus.models.layer_dropping import drop_layers
 
@@ -158,8 +160,6 @@ def search_layer_subsets(teacher, train_data, validation_data, num_keep, candida
     best = table.iloc[0]["layers"]
     ```
     """
-    from keras_theseus.distill.distiller import Distiller  # avoid an import cycle
-
     if not isinstance(teacher, keras_hub.models.BertTextClassifier):
         raise TypeError("`teacher` must be a keras_hub.models.BertTextClassifier. "
                         f"Received: {type(teacher).__name__}")
@@ -176,13 +176,13 @@ def search_layer_subsets(teacher, train_data, validation_data, num_keep, candida
     distiller = Distiller(teacher, student, temperature=temperature, kd_weight=1.0,
                           label_weight=1.0)
     distiller.compile(optimizer=keras.optimizers.AdamW(learning_rate), jit_compile=jit_compile,
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+                      metrics=accuracy_metrics())
     # Snapshot the fresh optimizer state (zero moments, step 0, and its
     # learning rate) so each candidate starts from it without recompiling.
     distiller.optimizer.build(distiller.trainable_variables)
     fresh_optimizer = [v.numpy() for v in distiller.optimizer.variables]
     scorer = Distiller(teacher, student, temperature=1.0, kd_weight=1.0, label_weight=0.0)
-    scorer.compile(metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    scorer.compile(metrics=accuracy_metrics(),
                    jit_compile=jit_compile)
     # Every candidate trains on the same `steps` batches: a fair comparison,
     # and the tokenization runs once.

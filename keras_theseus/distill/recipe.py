@@ -1,10 +1,10 @@
 """Task distillation of a layer-dropped student in one call."""
 
-import keras
 import keras_hub
 
 from keras_theseus.distill.distiller import Distiller
 from keras_theseus.distill.layer_selection import layer_dropped_student
+from keras_theseus.models.classifier import accuracy_metrics
 from keras_theseus.models.classifier import bert_optimizer
 
 
@@ -49,7 +49,7 @@ def distill_classifier(teacher, train_data, validation_data=None, student=None, 
     total_steps = steps * epochs if steps > 0 else None
     distiller = Distiller(teacher, student, **distiller_kwargs)
     distiller.compile(optimizer=bert_optimizer(learning_rate, weight_decay, total_steps),
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+                      metrics=accuracy_metrics(),
                       jit_compile=jit_compile)
     history = distiller.fit(train_data, validation_data=validation_data, epochs=epochs,
                             callbacks=callbacks, verbose=verbose, shuffle=False)

@@ -71,7 +71,12 @@ class SubnetworkSampler(keras.callbacks.Callback):
         return {"widths": self.widths, "depths": self.depths, "mode": self.mode,
                 "seed": self.seed}
 
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
 class SubnetworkEvaluator(keras.callbacks.Callback):
     """Evaluate every `(width, depth)` sub-network at the end of each epoch.
 
@@ -83,6 +88,16 @@ class SubnetworkEvaluator(keras.callbacks.Callback):
         validation_data: a dataset of `(inputs, labels)`.
         widths, depths: multipliers to evaluate.
         every: evaluate every `every` epochs.
+
+    `get_config` holds the settings, not the dataset (a `tf.data` pipeline
+    is not serializable): rebuild with
+    `SubnetworkEvaluator.from_config({**config, "validation_data": dev})`.
+
+    Example:
+    ```python
+    evaluator = SubnetworkEvaluator(dev, widths=[1.0, 0.5], depths=[1.0, 0.5])
+    trainer.fit(train, callbacks=[evaluator])   # History: val_accuracy_w0.5_d0.5, ...
+    ```
     """
 
     def __init__(self, validation_data, widths=(1.0, 0.75, 0.5, 0.25), depths=(1.0,),
@@ -112,6 +127,17 @@ class SubnetworkEvaluator(keras.callbacks.Callback):
         finally:
             for variable, value in zip(self._mask_variables(student), saved):
                 variable.assign(value)
+
+    def get_config(self):
+        return {"widths": self.widths, "depths": self.depths, "every": self.every}
+
+    @classmethod
+    def from_config(cls, config):
+        if "validation_data" not in config:
+            raise ValueError("A SubnetworkEvaluator config holds its settings, not its "
+                             "dataset; pass it: SubnetworkEvaluator.from_config({**config, "
+                             "'validation_data': dev}).")
+        return cls(**config)
 
     @staticmethod
     def _mask_variables(student):

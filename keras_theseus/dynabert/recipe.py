@@ -11,6 +11,7 @@ from keras_theseus.dynabert.multipliers import DEFAULT_DEPTHS
 from keras_theseus.dynabert.multipliers import DEFAULT_WIDTHS
 from keras_theseus.dynabert.trainer import DynaBertTrainer
 from keras_theseus.dynabert.trainer import frozen_copy
+from keras_theseus.models.classifier import accuracy_metrics
 from keras_theseus.models.classifier import bert_optimizer
 
 
@@ -85,7 +86,7 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
         trainer.compile(
             optimizer=bert_optimizer(learning_rate,
                                      total_steps=steps * epochs if steps > 0 else None),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            metrics=accuracy_metrics(),
             jit_compile=jit_compile)
         histories.append(trainer.fit(train_data, validation_data=validation_data,
                                      epochs=epochs, callbacks=callbacks, verbose=verbose,

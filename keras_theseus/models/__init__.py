@@ -15,7 +15,6 @@ from keras_theseus.models.presets import load_hf_config
 from keras_theseus.models.presets import load_preprocessor
 from keras_theseus.models.presets import load_tokenizer
 from keras_theseus.models.presets import resolve_preset
-from keras_theseus.models.transformer_encoder import HeadSizeTransformerEncoder
 from keras_theseus.models.teacher import finetune_teacher
 from keras_theseus.models.teacher import teacher_cache_path
 from keras_theseus.models.layer_dropping import assemble_classifier

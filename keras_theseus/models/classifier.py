@@ -83,6 +83,22 @@ def bert_optimizer(learning_rate=5e-5, weight_decay=0.01, total_steps=None,
                                   global_clipnorm=global_clipnorm)
 
 
+def accuracy_metrics():
+    """The metrics every keras_theseus classifier and trainer reports: `accuracy`.
+
+    A fresh list each call (a metric holds state, so two compiled models
+    must not share one). The recipes pass it to their trainers' `compile`
+    so that every History has the same `accuracy` / `val_accuracy` keys as
+    `compile_text_classifier`'s.
+
+    Example:
+    ```python
+    distiller.compile(optimizer=bert_optimizer(1e-4), metrics=accuracy_metrics())
+    ```
+    """
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
 def compile_text_classifier(
     model,
     learning_rate=5e-5,
@@ -118,7 +134,7 @@ def compile_text_classifier(
     model.compile(
         optimizer=bert_optimizer(learning_rate, weight_decay, total_steps, warmup_fraction),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        metrics=accuracy_metrics(),
         jit_compile=jit_compile,
         steps_per_execution=steps_per_execution,
     )

@@ -5,6 +5,7 @@ import keras
 from keras_theseus.theseus import schedules as schedules_lib
 
 
+@keras.saving.register_keras_serializable(package="keras_theseus")
 class ReplacementScheduler(keras.callbacks.Callback):
     """Set a `TheseusClassifier`'s replacement rate from a Python schedule.
 
@@ -63,3 +64,9 @@ class ReplacementScheduler(keras.callbacks.Callback):
     def get_config(self):
         return {"schedule": keras.saving.serialize_keras_object(self.schedule),
                 "verbose": self.verbose}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["schedule"] = keras.saving.deserialize_keras_object(config["schedule"])
+        return cls(**config)

@@ -10,6 +10,7 @@ from keras_theseus.timing.latency import inference_function
 from keras_theseus.timing.latency import measure_latency
 
 
+@keras.saving.register_keras_serializable(package="keras_theseus")
 class TimingCallback(keras.callbacks.Callback):
     """Per-step train time and periodic inference latency in `History`.
 
@@ -61,6 +62,20 @@ class TimingCallback(keras.callbacks.Callback):
         self._epoch_steps = []
         self._start = None
         self._infer = None
+
+    def get_config(self):
+        # The timed batch is part of the configuration: a few int arrays,
+        # serialized by Keras as nested lists.
+        return {"inference_inputs": keras.saving.serialize_keras_object(self.inference_inputs),
+                "latency_every": self.latency_every, "warmup_steps": self.warmup_steps,
+                "latency_warmup": self.latency_warmup, "latency_repeats": self.latency_repeats}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["inference_inputs"] = keras.saving.deserialize_keras_object(
+            config.get("inference_inputs"))
+        return cls(**config)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_steps = []

@@ -293,6 +293,21 @@ def test_trainer_validates_its_arguments():
         trainer.compile(optimizer="adam", loss="mse")
 
 
+def test_callback_configs_round_trip():
+    sampler = SubnetworkSampler([1.0, 0.5], [1.0, 0.5], mode="random", seed=3)
+    again = SubnetworkSampler.from_config(sampler.get_config())
+    assert again.configurations == sampler.configurations and again.seed == 3
+    evaluator = SubnetworkEvaluator(dataset(n=8), widths=[1.0, 0.5], depths=[0.5], every=2)
+    config = evaluator.get_config()
+    assert config == {"widths": [1.0, 0.5], "depths": [0.5], "every": 2}
+    with pytest.raises(ValueError, match="validation_data"):
+        SubnetworkEvaluator.from_config(config)
+    dev = dataset(n=8)
+    again = SubnetworkEvaluator.from_config({**config, "validation_data": dev})
+    assert (again.widths, again.depths, again.every, again.validation_data) == (
+        [1.0, 0.5], [0.5], 2, dev)
+
+
 def test_train_dynabert_end_to_end_with_evaluator():
     teacher = tiny_classifier()
     train, dev = dataset(n=64), dataset(n=32, seed=1)

@@ -73,3 +73,14 @@ def test_rejects_models_without_replacement_rate():
     x, y = toy_batch(4)
     with pytest.raises(ValueError, match="TheseusClassifier"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[ReplacementScheduler(0.5)])
+
+
+def test_config_round_trip():
+    import json
+
+    from keras_theseus.theseus import ConstantReplacement
+
+    callback = ReplacementScheduler(ConstantReplacement(0.7), verbose=1)
+    again = ReplacementScheduler.from_config(json.loads(json.dumps(callback.get_config())))
+    assert isinstance(again.schedule, ConstantReplacement) and again.verbose == 1
+    assert float(again.schedule(10)) == pytest.approx(0.7)

@@ -120,10 +120,8 @@ def test_step_without_successor_is_skipped_but_counted(predecessor):
         np.testing.assert_array_equal(b, w.numpy())
 
 
-def test_rate_reaches_the_compiled_step(predecessor):
-    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=1))
-    x, y = toy_batch(16)
-    rates = []
+def count_traces(model):
+    """A list that grows by one each time `model.train_step` is traced."""
     traces = []
     original_train_step = model.train_step
 
@@ -132,6 +130,14 @@ def test_rate_reaches_the_compiled_step(predecessor):
         return original_train_step(data)
 
     model.train_step = counting_train_step
+    return traces
+
+
+def test_rate_reaches_the_compiled_step(predecessor):
+    model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=1))
+    x, y = toy_batch(16)
+    rates = []
+    traces = count_traces(model)
 
     class Record(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -157,14 +163,7 @@ def test_owned_schedule_runs_in_the_compiled_step(predecessor):
     model = compile_theseus(TheseusClassifier.from_predecessor(predecessor, 2, seed=1,
                                                                schedule=schedule))
     assert float(model.replacement_rate.numpy()) == pytest.approx(0.1)  # schedule(0)
-    traces = []
-    original_train_step = model.train_step
-
-    def counting_train_step(data):
-        traces.append(1)  # Python runs only while tracing
-        return original_train_step(data)
-
-    model.train_step = counting_train_step
+    traces = count_traces(model)
     rates = []
 
     traces_after_epoch = []

@@ -51,6 +51,23 @@ def test_timing_callback_logs_step_and_latency_percentiles():
         callbacks.TimingCallback(latency_every=0)
 
 
+def test_timing_callback_config_round_trips_through_json():
+    import json
+
+    import numpy as np
+
+    cb = callbacks.TimingCallback(timing.synthetic_inputs(2, 8, 60), latency_every=3,
+                                  warmup_steps=1, latency_warmup=0, latency_repeats=4)
+    config = json.loads(json.dumps(cb.get_config()))
+    again = callbacks.TimingCallback.from_config(config)
+    assert (again.latency_every, again.warmup_steps, again.latency_warmup,
+            again.latency_repeats) == (3, 1, 0, 4)
+    for key, value in cb.inference_inputs.items():
+        np.testing.assert_array_equal(np.asarray(again.inference_inputs[key]), value)
+    assert callbacks.TimingCallback.from_config(
+        callbacks.TimingCallback().get_config()).inference_inputs is None
+
+
 def test_benchmark_saved_models_and_cli(tmp_path):
     teacher, student = _classifier(4), _classifier(1)
     for m in (teacher, student):
