@@ -401,6 +401,24 @@ class TheseusClassifier(keras.Model):
         metrics["replacement_rate"] = tf.identity(self.replacement_rate)
         return metrics
 
+    def load_own_variables(self, store):
+        # Files saved before 0.2 hold a fourth variable, `schedule_params`
+        # ([enabled, base, slope, cutoff], written by ReplacementScheduler
+        # during fit). Load the other three; an enabled schedule becomes the
+        # model's own, so a run checkpointed mid-training resumes on it.
+        own = self._trainable_variables + self._non_trainable_variables
+        if len(store.keys()) == len(own) + 1:
+            enabled, base, slope, cutoff = (float(v) for v in np.asarray(store[str(len(own))]))
+            store = {str(i): store[str(i)] for i in range(len(own))}
+            if enabled and self.schedule is None:
+                if slope > 0:
+                    self.schedule = schedules_lib.LinearReplacement(base, slope)
+                else:
+                    self.schedule = schedules_lib.ConstantReplacement(
+                        base, replace_all_after=int(cutoff) if cutoff >= 0 else None)
+                self.initial_replacement_rate = None
+        super().load_own_variables(store)
+
     def get_config(self):
         config = super().get_config()
         config.update({

@@ -315,3 +315,32 @@ def test_successors_of_a_frozen_predecessor_train(predecessor):
         assert all(w.trainable for layer in model.successor_layers for w in layer.weights)
     finally:
         predecessor.trainable = True
+
+
+def test_files_saved_before_the_schedule_moved_into_the_model_load():
+    import os
+
+    fixtures = os.path.join(os.path.dirname(__file__), "..", "fixtures", "legacy")
+    # Saved by 0.1 after 2 steps under ReplacementScheduler(LinearReplacement(0.3, 0.05)):
+    # four model variables (the old `schedule_params` included) and the old backbone class.
+    with pytest.warns(DeprecationWarning):
+        model = keras.saving.load_model(
+            os.path.join(fixtures, "theseus_classifier_mid_training.keras"), compile=False)
+    assert int(model.replacement_step.numpy()) == 2
+    assert float(model.replacement_rate.numpy()) == pytest.approx(0.35)
+    rng = np.random.default_rng(0)
+    x = {"token_ids": rng.integers(0, 40, (8, 8)), "segment_ids": np.zeros((8, 8), "int32"),
+         "padding_mask": np.ones((8, 8), "int32")}
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               np.load(os.path.join(fixtures, "theseus_classifier_logits.npy")),
+                               atol=1e-6)
+
+
+def test_an_enabled_legacy_schedule_becomes_the_models_own(predecessor):
+    model = TheseusClassifier.from_predecessor(predecessor, 2, seed=1)
+    own = model._trainable_variables + model._non_trainable_variables
+    store = {str(i): np.asarray(v.numpy()) for i, v in enumerate(own)}
+    store[str(len(own))] = np.array([1.0, 0.3, 0.05, -1.0], "float32")
+    model.load_own_variables(store)
+    assert isinstance(model.schedule, LinearReplacement)
+    assert (model.schedule.base, model.schedule.slope) == pytest.approx((0.3, 0.05))
