@@ -1,6 +1,9 @@
 """Backbones, presets and task models."""
 
 from keras_theseus.models.bert_backbone import ExactGeluBertBackbone
+from keras_theseus.models.exact_gelu_tasks import ExactGeluBertTextClassifier
+from keras_theseus.models.exact_gelu_tasks import ExactGeluBertTextClassifierPreprocessor
+from keras_theseus.models.exact_gelu_tasks import ExactGeluBertTokenizer
 from keras_theseus.models.classifier import build_text_classifier
 from keras_theseus.models.classifier import bert_optimizer
 from keras_theseus.models.classifier import compile_text_classifier

@@ -1,10 +1,12 @@
 """Named, offline presets and loaders for Hugging Face BERT checkpoints.
 
-A preset is either a registered name (see `PRESETS`) or a path to a local
-directory in Hugging Face format: `config.json`, `model.safetensors` and
-`vocab.txt` (plus `tokenizer_config.json` for the lowercase flag). Nothing is
-ever fetched from a hub: registered names resolve to files that an installed
-Python package ships.
+A preset is a registered name (see `PRESETS`) or a path to a local directory,
+either in Hugging Face format (`config.json`, `model.safetensors` and
+`vocab.txt`, plus `tokenizer_config.json` for the lowercase flag) or a
+keras-hub preset (`save_to_preset`: `config.json` naming a registered
+backbone class, `model.weights.h5`, `tokenizer.json` and its vocabulary).
+Nothing is ever fetched from a hub: registered names resolve to files that an
+installed Python package ships.
 """
 
 import dataclasses
@@ -18,6 +20,7 @@ import safetensors
 from keras_theseus.models.bert_backbone import ExactGeluBertBackbone
 
 REQUIRED_FILES = ("config.json", "model.safetensors", "vocab.txt")
+KERAS_HUB_REQUIRED_FILES = ("config.json", "model.weights.h5")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,11 +92,13 @@ def resolve_preset(preset):
     """Turn a preset name or a local directory into a checked local path.
 
     Args:
-        preset: a name from `PRESETS` or a path to an HF-format directory.
+        preset: a name from `PRESETS`, or a path to an HF-format directory
+            or a keras-hub preset directory.
 
     Returns:
         The absolute path of a directory holding `config.json`,
-        `model.safetensors` and `vocab.txt`.
+        `model.safetensors` and `vocab.txt` (HF format) or `config.json`
+        and `model.weights.h5` (keras-hub preset).
 
     Raises:
         ValueError: unknown name that is not a directory either.
@@ -130,18 +135,53 @@ def resolve_preset(preset):
             f"Unknown preset {preset!r}: it is neither a registered name "
             f"({', '.join(sorted(PRESETS))}) nor an existing directory."
         )
-    missing = [f for f in REQUIRED_FILES if not os.path.isfile(os.path.join(path, f))]
+    if keras_hub_preset_config(path) is not None:
+        required, kind = KERAS_HUB_REQUIRED_FILES, "A keras-hub BERT preset"
+    else:
+        required, kind = REQUIRED_FILES, "An HF-format BERT checkpoint"
+    missing = [f for f in required if not os.path.isfile(os.path.join(path, f))]
     if missing:
         raise FileNotFoundError(
-            f"Checkpoint directory {path!r} lacks {', '.join(missing)}; an "
-            f"HF-format BERT checkpoint needs {', '.join(REQUIRED_FILES)}."
+            f"Checkpoint directory {path!r} lacks {', '.join(missing)}; {kind[0].lower()}"
+            f"{kind[1:]} needs {', '.join(required)}."
         )
     return os.path.abspath(path)
 
 
+def keras_hub_preset_config(path):
+    """The backbone config of a keras-hub preset directory, or None for other directories.
+
+    A keras-hub preset's `config.json` is a serialized Keras object (it has
+    `registered_name`); a Hugging Face one is a flat dict with `model_type`.
+    """
+    config_path = os.path.join(os.fspath(path), "config.json")
+    if not os.path.isfile(config_path):
+        return None
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            config = json.load(f)
+    except json.JSONDecodeError:
+        return None  # reported by load_hf_config with the line number
+    if isinstance(config, dict) and "registered_name" in config:
+        return config
+    return None
+
+
+def _max_positions(preset):
+    config = keras_hub_preset_config(resolve_preset(preset))
+    if config is not None:
+        return config["config"].get("max_sequence_length", 512)
+    return load_hf_config(preset).get("max_position_embeddings", 512)
+
+
 def load_hf_config(preset):
-    """Read and validate a checkpoint's `config.json` as a dict."""
+    """Read and validate a Hugging Face checkpoint's `config.json` as a dict."""
     path = os.path.join(resolve_preset(preset), "config.json")
+    if keras_hub_preset_config(os.path.dirname(path)) is not None:
+        raise ValueError(
+            f"{path} is a keras-hub preset, not a Hugging Face config; load it with "
+            "`load_backbone` / `keras_hub.models.Backbone.from_preset`."
+        )
     try:
         with open(path, encoding="utf-8") as f:
             config = json.load(f)
@@ -157,12 +197,15 @@ def load_hf_config(preset):
 
 
 def load_backbone(preset=DEFAULT_PRESET, load_weights=True, **kwargs):
-    """Load an HF-format BERT checkpoint into a `keras_theseus.models.ExactGeluBertBackbone`.
+    """Load a BERT checkpoint into a `keras_theseus.models.ExactGeluBertBackbone`.
 
-    keras-hub's own Hugging Face converter reads the directory (config,
-    safetensors weights); we only substitute the backbone class so that the
-    FFN activation is the one the checkpoint's `hidden_act` names (keras-hub's
-    `BertBackbone` hard-codes the tanh-approximate GELU).
+    keras-hub's own Hugging Face converter reads an HF-format directory
+    (config, safetensors weights); we only substitute the backbone class so
+    that the FFN activation is the one the checkpoint's `hidden_act` names
+    (keras-hub's `BertBackbone` hard-codes the tanh-approximate GELU). A
+    keras-hub preset directory (`save_to_preset`, e.g. one written by
+    `keras_theseus.export.save_keras_hub_preset`) loads with keras-hub's
+    `Backbone.from_preset` as the class it was saved as.
 
     Args:
         preset: registered name or local HF-format directory.
@@ -180,6 +223,8 @@ def load_backbone(preset=DEFAULT_PRESET, load_weights=True, **kwargs):
     from keras_hub.src.utils.preset_utils import get_preset_loader
 
     path = resolve_preset(preset)
+    if keras_hub_preset_config(path) is not None:
+        return _load_keras_hub_backbone(path, load_weights, **kwargs)
     hf_config = load_hf_config(path)
     kwargs.setdefault("hidden_activation", hf_config.get("hidden_act", "gelu"))
     try:
@@ -196,6 +241,20 @@ def load_backbone(preset=DEFAULT_PRESET, load_weights=True, **kwargs):
 
         backbone, _ = transplant_vocabulary(
             backbone, os.path.join(path, "vocab.txt"), target[0])
+    return backbone
+
+
+def _load_keras_hub_backbone(path, load_weights, **kwargs):
+    import keras_theseus.models.exact_gelu_tasks  # noqa: F401  (registers classes)
+
+    try:
+        backbone = keras_hub.models.Backbone.from_preset(path, load_weights=load_weights,
+                                                         **kwargs)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"Could not load the keras-hub preset in {path!r}: {e}") from e
+    if not isinstance(backbone, keras_hub.models.BertBackbone):
+        raise ValueError(f"{path!r} is a keras-hub preset of a {type(backbone).__name__}; "
+                         "only BERT backbones are supported.")
     return backbone
 
 
@@ -218,6 +277,8 @@ def load_tokenizer(preset=DEFAULT_PRESET, **kwargs):
     ```
     """
     path = resolve_preset(preset)
+    if keras_hub_preset_config(path) is not None:
+        return keras_hub.models.BertTokenizer.from_preset(path, **kwargs)
     target = _preset_vocabulary(preset)
     if target is not None:
         kwargs.setdefault("lowercase", target[1])
@@ -254,7 +315,7 @@ def load_preprocessor(preset=DEFAULT_PRESET, sequence_length=128, **kwargs):
     preprocessor(["a sentence"])["token_ids"].shape  # (1, 64)
     ```
     """
-    max_len = load_hf_config(preset).get("max_position_embeddings", 512)
+    max_len = _max_positions(preset)
     check_sequence_length(sequence_length, max_len)
     return keras_hub.models.BertTextClassifierPreprocessor(
         load_tokenizer(preset), sequence_length=sequence_length, **kwargs
