@@ -108,15 +108,22 @@ def _export(args):
     model = keras.saving.load_model(args.model, compile=False)
     formats = ["serving", "tflite", "onnx"] if args.format == "all" else [args.format]
     stem = os.path.splitext(os.path.basename(args.model))[0]
+    preprocessor = None
+    if args.preset:
+        from keras_theseus.models import load_preprocessor
+
+        preprocessor = load_preprocessor(args.preset, sequence_length=args.sequence_length)
+    elif args.format in ("hf", "keras_hub_preset"):
+        raise ValueError(f"--format {args.format} needs --preset: the checkpoint whose "
+                         "vocabulary the student was trained with (it goes into the "
+                         "exported tokenizer).")
+    label_names = args.label_names.split(",") if args.label_names else None
+    if label_names is not None and args.format != "hf":
+        raise ValueError("--label-names is written into a Hugging Face config; use it with "
+                         "--format hf.")
     os.makedirs(args.output, exist_ok=True)
     for fmt in formats:
         if fmt == "serving":
-            preprocessor = None
-            if args.preset:
-                from keras_theseus.models import load_preprocessor
-
-                preprocessor = load_preprocessor(args.preset,
-                                                 sequence_length=args.sequence_length)
             path = export.export_for_serving(
                 model, args.output, model_name=args.model_name or stem,
                 version="next" if args.version == "next" else int(args.version),
@@ -126,6 +133,14 @@ def _export(args):
             path = export.export_tflite(
                 model, os.path.join(args.output, f"{stem}{suffix}.tflite"),
                 quantization="dynamic_range" if args.quantize else None,
+                overwrite=args.overwrite)
+        elif fmt == "hf":
+            path = export.save_hf_checkpoint(
+                model, os.path.join(args.output, f"{stem}_hf"), preprocessor,
+                label_names=label_names, overwrite=args.overwrite)
+        elif fmt == "keras_hub_preset":
+            path = export.save_keras_hub_preset(
+                model, os.path.join(args.output, f"{stem}_preset"), preprocessor,
                 overwrite=args.overwrite)
         else:
             path = export.export_onnx(model, os.path.join(args.output, f"{stem}.onnx"),
@@ -254,24 +269,35 @@ def build_parser():
     p.set_defaults(func=_clue, language="zh")
 
     p = sub.add_parser(
-        "export", help="Export a saved .keras classifier for TF Serving, TFLite or ONNX.",
+        "export", help="Export a saved .keras classifier for TF Serving, TFLite, ONNX, "
+                       "Hugging Face transformers or keras-hub.",
         description="Export a .keras text classifier. serving: OUTPUT/<name>/<version>/ "
                     "SavedModel (TF Serving layout); tflite: OUTPUT/<stem>.tflite "
                     "(--quantize for dynamic-range int8 weights); onnx: OUTPUT/<stem>.onnx "
-                    "(needs the [export] extra). Nothing existing is overwritten without "
-                    "--overwrite (SavedModel versions never).")
+                    "(needs the [export] extra); hf: OUTPUT/<stem>_hf, a Hugging Face BERT "
+                    "checkpoint (transformers' AutoModelForSequenceClassification and "
+                    "AutoTokenizer load it); keras_hub_preset: OUTPUT/<stem>_preset "
+                    "(keras_hub.models.BertTextClassifier.from_preset after `import "
+                    "keras_theseus`). hf and keras_hub_preset need --preset for the "
+                    "vocabulary; all = serving, tflite and onnx. Nothing existing is "
+                    "overwritten without --overwrite (SavedModel versions never).")
     p.add_argument("model", help="a .keras classifier")
-    p.add_argument("--format", choices=("serving", "tflite", "onnx", "all"), default="serving")
+    p.add_argument("--format", choices=("serving", "tflite", "onnx", "hf", "keras_hub_preset",
+                                        "all"), default="serving")
     p.add_argument("--output", default="exported", help="output directory")
     p.add_argument("--model-name", default=None, help="served model name (default: file stem)")
     p.add_argument("--version", default="next",
                    help="SavedModel version number, or 'next' (default)")
     p.add_argument("--preset", default=None,
-                   help="add the serve_text signature with this checkpoint's tokenizer")
+                   help="the checkpoint whose tokenizer the student uses: serving adds the "
+                        "serve_text signature; hf and keras_hub_preset write its vocabulary")
     p.add_argument("--sequence-length", type=int, default=128,
-                   help="serve_text's sequence length")
+                   help="serve_text's / the exported tokenizer's sequence length")
+    p.add_argument("--label-names", default=None,
+                   help="hf: comma-separated class names for id2label (default LABEL_0, ...)")
     p.add_argument("--quantize", action="store_true", help="TFLite dynamic-range int8 weights")
-    p.add_argument("--overwrite", action="store_true", help="replace existing TFLite/ONNX files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing TFLite/ONNX files and hf/preset directories")
     p.set_defaults(func=_export)
     return parser
 

@@ -43,7 +43,9 @@ def test_compress_report_and_export(tmp_path, tiny_checkpoint):
     assert result.returncode == 0, result.stderr[-3000:]
     run = out / "first"
     assert {"report.md", "metrics.csv", "accuracy_vs_latency.png", "student.keras",
-            "serving"} <= set(os.listdir(run))
+            "serving", "student_hf"} <= set(os.listdir(run))
+    hf_config = json.loads((run / "student_hf" / "config.json").read_text())
+    assert hf_config["num_hidden_layers"] == 1 and hf_config["num_labels"] == 2
     assert (run / "serving" / "student" / "1" / "saved_model.pb").is_file()
     metrics = pd.read_csv(run / "metrics.csv", index_col=0)
     assert list(metrics.index) == ["teacher", "student"]
@@ -53,6 +55,7 @@ def test_compress_report_and_export(tmp_path, tiny_checkpoint):
     report = (run / "report.md").read_text(encoding="utf-8")
     assert "distill compression" in report and "1,024 train" not in report
     assert "1024 train / 128 dev / 256 test rows" in report
+    assert "AutoModelForSequenceClassification.from_pretrained(\"student_hf\")" in report
     # The same run name again is refused, and nothing is touched.
     stamp = os.path.getmtime(run / "report.md")
     again = cli(*args, "--run-name", "first", tmp_path=tmp_path)
@@ -73,6 +76,19 @@ def test_compress_report_and_export(tmp_path, tiny_checkpoint):
     result = cli("export", str(run / "student.keras"), "--output", str(exported),
                  tmp_path=tmp_path)  # serving, version "next"
     assert result.returncode == 0 and (exported / "student" / "2").is_dir()
+    result = cli("export", str(run / "student.keras"), "--format", "hf", "--output",
+                 str(exported), tmp_path=tmp_path)
+    assert result.returncode != 0 and "needs --preset" in result.stderr
+    for fmt, name in (("hf", "student_hf"), ("keras_hub_preset", "student_preset")):
+        extra = ["--label-names", "neg,pos"] if fmt == "hf" else []
+        result = cli("export", str(run / "student.keras"), "--format", fmt, "--output",
+                     str(exported), "--preset", tiny_checkpoint, "--sequence-length", "16",
+                     *extra, tmp_path=tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"{fmt}: {exported / name}" in result.stdout
+    hf_config = json.loads((exported / "student_hf" / "config.json").read_text())
+    assert hf_config["id2label"] == {"0": "neg", "1": "pos"}
+    assert (exported / "student_preset" / "task.json").is_file()
 
     # benchmark the exported SavedModel against the .keras student
     result = cli("benchmark", str(run / "student.keras"), str(exported / "student" / "1"),

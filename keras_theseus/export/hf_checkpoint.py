@@ -17,6 +17,7 @@ import keras
 import keras_hub
 import numpy as np
 
+from keras_theseus.export.checks import not_exportable
 from keras_theseus.export.directory import staged_directory
 
 # Our backbone's `hidden_activation` -> transformers' `hidden_act` (ACT2FN).
@@ -35,13 +36,7 @@ def _split_model(model):
     elif isinstance(model, keras_hub.models.BertBackbone):
         classifier, backbone = None, model
     else:
-        hint = ""
-        if type(model).__name__ == "DynaBertClassifier":
-            hint = (" A DynaBertClassifier trains every sub-network; export the one you "
-                    "want: extract_subnetwork(model, width, depth).")
-        raise TypeError("`model` must be a keras_hub.models.BertTextClassifier or "
-                        "BertBackbone (every student keras_theseus returns is a "
-                        f"BertTextClassifier). Received: {type(model).__name__}.{hint}")
+        raise not_exportable(model, "a keras_hub.models.BertTextClassifier or BertBackbone")
     if classifier is not None:
         activation = keras.activations.serialize(classifier.activation)
         name = activation if isinstance(activation, str) else activation.get("config", activation)

@@ -3,6 +3,7 @@
 import keras
 import keras_hub
 
+from keras_theseus.export.checks import not_exportable
 from keras_theseus.export.directory import staged_directory
 from keras_theseus.models.bert_backbone import ExactGeluBertBackbone
 from keras_theseus.models.exact_gelu_tasks import ExactGeluBertTextClassifier
@@ -65,8 +66,7 @@ def save_keras_hub_preset(model, directory, preprocessor=None, overwrite=False):
     elif isinstance(model, keras_hub.models.BertBackbone):
         backbone = model
     else:
-        raise TypeError("`model` must be a keras_hub.models.BertTextClassifier or "
-                        f"BertBackbone. Received: {type(model).__name__}")
+        raise not_exportable(model, "a keras_hub.models.BertTextClassifier or BertBackbone")
     preprocessor = _preset_preprocessor(preprocessor, model, backbone)
     task = None
     if model is not backbone:

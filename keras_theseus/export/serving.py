@@ -7,6 +7,8 @@ import keras
 import keras_hub
 import tensorflow as tf
 
+from keras_theseus.export.checks import not_exportable
+
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
@@ -45,13 +47,7 @@ def serving_path(export_dir, model_name, version=1):
 def _max_sequence_length(model):
     """The longest input of a keras-hub text classifier (the only kind exported)."""
     if not isinstance(model, keras_hub.models.BertTextClassifier):
-        hint = ""
-        if type(model).__name__ == "DynaBertClassifier":
-            hint = (" A DynaBertClassifier trains every sub-network; export the one you "
-                    "want: extract_subnetwork(model, width, depth).")
-        raise TypeError("`model` must be a keras_hub.models.BertTextClassifier (every "
-                        "student keras_theseus returns is one). Received: "
-                        f"{type(model).__name__}.{hint}")
+        raise not_exportable(model, "a keras_hub.models.BertTextClassifier")
     return model.backbone.max_sequence_length
 
 

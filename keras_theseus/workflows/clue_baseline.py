@@ -9,6 +9,7 @@ from keras_theseus.datasets.clue import write_clue_submission
 from keras_theseus.workflows.compress import CompressionConfig
 from keras_theseus.workflows.compress import compress_classifier
 from keras_theseus.workflows.compress import new_run_dir
+from keras_theseus.workflows.main_job import loading_notes
 from keras_theseus.workflows.main_job import save_student
 from keras_theseus.workflows.report import evaluate_run
 from keras_theseus.workflows.report import write_report
@@ -56,10 +57,12 @@ def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, ove
                                  verbose=0)
     submission = write_clue_submission(
         os.path.join(run_dir, data.task.submission_name), data, np.asarray(logits))
-    files = save_student(run, run_dir, export=export, single_sentence=not data.task.pair)
+    files = save_student(run, run_dir, export=export, single_sentence=not data.task.pair,
+                         label_names=list(data.label_names))
     files[f"CLUE submission, {len(data.test)} test predictions"] = submission
     write_report(run_dir, metrics, run, data, files=files,
                  title=f"CLUE {data.task.name}: {cfg.method} to {cfg.num_layers} layers",
                  notes=["Accuracy is on dev: CLUE's test labels are not public. Submit "
-                        f"`{data.task.submission_name}` at https://www.cluebenchmarks.com."])
+                        f"`{data.task.submission_name}` at https://www.cluebenchmarks.com.",
+                        "", *loading_notes(cfg.sequence_length, pair=data.task.pair)])
     return run_dir, metrics, submission

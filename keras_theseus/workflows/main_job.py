@@ -22,17 +22,29 @@ def quick_subset(data, rows=None):
     return data
 
 
-def save_student(run, run_dir, export=True, single_sentence=True):
-    """Save the student as `.keras` and (optionally) a TF Serving SavedModel.
+def save_student(run, run_dir, export=True, single_sentence=True, label_names=None):
+    """Save the student as `.keras`, a Hugging Face checkpoint and (optionally) a SavedModel.
 
-    Returns `{description: path}`.
+    Writes `student.keras`, `student_hf/` (`save_hf_checkpoint`: transformers
+    and `load_backbone` read it) and, with `export`, `serving/student/1`.
+
+    Returns:
+        `{description: path}`.
     """
+    from keras_theseus.export import attention_layout
     from keras_theseus.export import export_for_serving
+    from keras_theseus.export import save_hf_checkpoint
 
     files = {}
     path = os.path.join(run_dir, "student.keras")
     run.student.save(path)
     files["the student, a keras-hub BertTextClassifier (`keras.saving.load_model`)"] = path
+    hf_dir = save_hf_checkpoint(run.student, os.path.join(run_dir, "student_hf"),
+                                run.preprocessor, label_names=label_names)
+    kept, heads, _ = attention_layout(run.student.backbone)
+    files["Hugging Face checkpoint (transformers `AutoModelForSequenceClassification` and "
+          "`AutoTokenizer`)" + (f"; {heads - kept} of its {heads} heads per layer are zero "
+                                "padding (exact outputs)" if kept < heads else "")] = hf_dir
     if export:
         served = export_for_serving(
             run.student, os.path.join(run_dir, "serving"), model_name="student", version=1,
@@ -42,13 +54,41 @@ def save_student(run, run_dir, export=True, single_sentence=True):
     return files
 
 
+def loading_notes(sequence_length, pair=False):
+    """The report's "Loading the student" section, as markdown lines."""
+    text = '["first sentence", "second sentence"]' if not pair else \
+        '["first sentence"], ["its pair"]'
+    return [
+        "## Loading the student", "",
+        "In PyTorch, with Hugging Face transformers:", "",
+        "```python",
+        "import transformers",
+        'model = transformers.AutoModelForSequenceClassification.from_pretrained("student_hf")',
+        'tokenizer = transformers.AutoTokenizer.from_pretrained("student_hf")',
+        f"batch = tokenizer({text}, padding=True, truncation=True,",
+        f'                  max_length={sequence_length}, return_tensors="pt")',
+        "logits = model(**batch).logits",
+        "```", "",
+        "In Keras / keras-hub:", "",
+        "```python",
+        "import keras, keras_theseus",
+        'student = keras.saving.load_model("student.keras")  # a keras_hub BertTextClassifier',
+        'backbone = keras_theseus.models.load_backbone("student_hf")  # its encoder',
+        "```", "",
+        "For a keras-hub preset directory (`keras_hub.models.BertTextClassifier."
+        "from_preset`, after `import keras_theseus`): `keras-theseus export student.keras "
+        "--format keras_hub_preset --preset student_hf`.", "",
+    ]
+
+
 def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overwrite=False,
                      quick=False, export=True, latency_repeats=10, verbose=1, **config):
     """Compress a classifier end to end and write a report directory.
 
     Fine-tunes (or reuses a cached) teacher, compresses it (`method=`
     `"theseus"` or `"distill"`), evaluates both on the test split, times
-    both, saves the student (`.keras`) and its SavedModel, and writes
+    both, saves the student (`.keras`, a Hugging Face checkpoint
+    `student_hf/` and a SavedModel), and writes
     `report.md`, `metrics.csv` and `accuracy_vs_latency.png`. This is what
     `keras-theseus compress` runs.
 
@@ -88,7 +128,9 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
                           run_name=run_name, overwrite=overwrite)
     run = compress_classifier(data, cfg, verbose=verbose)
     metrics = evaluate_run(run, data, split="test", latency_repeats=latency_repeats)
-    files = save_student(run, run_dir, export=export,
-                         single_sentence=len(data.text_columns) == 1)
-    write_report(run_dir, metrics, run, data, files=files)
+    pair = len(data.text_columns) > 1
+    files = save_student(run, run_dir, export=export, single_sentence=not pair,
+                         label_names=data.label_names)
+    write_report(run_dir, metrics, run, data, files=files,
+                 notes=loading_notes(cfg.sequence_length, pair=pair))
     return run_dir, metrics, run

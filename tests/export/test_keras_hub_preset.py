@@ -78,3 +78,13 @@ def test_preset_refuses_overwrite_and_bad_input(student, preprocessor, tmp_path)
         save_keras_hub_preset(keras.Sequential([keras.layers.Dense(1)]), str(tmp_path / "x"))
     with pytest.raises(TypeError, match="BertTextClassifierPreprocessor"):
         save_keras_hub_preset(student, str(tmp_path / "y"), preprocessor="vocab.txt")
+
+
+def test_loaders_name_what_a_preset_lacks(student, preprocessor, tmp_path):
+    path = save_keras_hub_preset(student.backbone, str(tmp_path / "backbone"), preprocessor)
+    with pytest.raises(ValueError, match="is a keras-hub preset"):
+        models.load_hf_config(path)
+    os.remove(os.path.join(path, "model.weights.h5"))
+    with pytest.raises(FileNotFoundError, match="keras-hub BERT preset needs config.json, "
+                                                "model.weights.h5"):
+        models.load_backbone(path)
