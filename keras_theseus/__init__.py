@@ -5,6 +5,11 @@ import os
 # keras_theseus builds on TensorFlow ops (tf.data, tf.function, SavedModel).
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+from keras_theseus import startup as _startup  # noqa: E402
+
+if _startup.is_command_line():
+    _startup.start_tensorflow_quietly()
+
 import keras as _keras  # noqa: E402
 
 if _keras.backend.backend() != "tensorflow":

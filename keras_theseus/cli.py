@@ -24,6 +24,8 @@ def _presets(args):
 def _benchmark(args):
     from keras_theseus.timing import benchmark_models
 
+    for path in args.models:
+        check_model_file(path, directories=True)
     table = benchmark_models(args.models, batch_size=args.batch_size,
                              sequence_length=args.sequence_length, warmup=args.warmup,
                              repeats=args.repeats, jit_compile=not args.no_xla)
@@ -65,6 +67,26 @@ def _config_from_args(args):
     }
 
 
+# `CompressionConfig` field -> the flag that sets it (the others are
+# "--" + the field with dashes); errors raised by the library name fields.
+_FLAG_OF_FIELD = {"num_layers": "--layers", "jit_compile": "--xla/--no-xla",
+                  "cache_teacher": "--no-cache"}
+
+
+def config_flag(field):
+    """The `keras-theseus compress` flag that sets `CompressionConfig.<field>`."""
+    return _FLAG_OF_FIELD.get(field, "--" + field.replace("_", "-"))
+
+
+def _name_flags(message):
+    """A library error with each `field` it names followed by its flag."""
+    from keras_theseus.workflows import CompressionConfig
+
+    for field in CompressionConfig.__dataclass_fields__:
+        message = message.replace(f"`{field}`", f"`{field}` ({config_flag(field)})")
+    return message
+
+
 def _print_summary(run_dir, metrics, extra=()):
     from keras_theseus.workflows.report import summary_table
 
@@ -99,13 +121,28 @@ def _clue(args):
     return 0
 
 
+def check_model_file(path, directories=False):
+    """Raise a clear error unless `path` is a `.keras` archive (or, if allowed, a directory)."""
+    import zipfile
+
+    if directories and os.path.isdir(path):
+        return path
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist.")
+    if not os.path.isfile(path) or not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a Keras archive (the .keras zip file that "
+                         "`model.save` writes)" + (" nor a SavedModel directory."
+                                                   if directories else "."))
+    return path
+
+
 def _export(args):
     import keras
 
     import keras_theseus  # noqa: F401  (registers keras_theseus classes)
     from keras_theseus import export
 
-    model = keras.saving.load_model(args.model, compile=False)
+    model = keras.saving.load_model(check_model_file(args.model), compile=False)
     formats = ["serving", "tflite", "onnx"] if args.format == "all" else [args.format]
     stem = os.path.splitext(os.path.basename(args.model))[0]
     preprocessor = None
@@ -203,8 +240,9 @@ def _add_compression_args(p, default_length=None, default_epochs=None):
                    help="run directory name (default: numbered, never reused)")
     g.add_argument("--overwrite", action="store_true",
                    help="replace an existing --run-name directory")
-    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                   help="Keras fit verbosity: 1 progress bars (default), 2 one line per epoch")
+    g.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                   help="Keras fit verbosity: 0 silent, 1 progress bars, 2 one line per epoch "
+                        "(default: 1 on a terminal, 2 when output is redirected)")
 
 
 def build_parser():
@@ -306,13 +344,20 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "verbose", 0) is None:
+        # Progress bars rewrite one line with carriage returns: fine on a
+        # terminal, noise in a redirected log.
+        args.verbose = 1 if sys.stdout.isatty() else 2
     try:
         return args.func(args)
     except (FileNotFoundError, FileExistsError, ValueError, ModuleNotFoundError) as e:
         # Input problems get one clear line; KERAS_THESEUS_DEBUG=1 shows the traceback.
         if os.environ.get("KERAS_THESEUS_DEBUG"):
             raise
-        print(f"keras-theseus {args.command}: error: {e}", file=sys.stderr)
+        message = str(e)
+        if args.command in ("compress", "clue"):
+            message = _name_flags(message)
+        print(f"keras-theseus {args.command}: error: {message}", file=sys.stderr)
         return 1
 
 

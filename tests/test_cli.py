@@ -203,3 +203,67 @@ def test_compress_defaults_are_compression_configs():
         == set(LOADERS)
     assert set(next(a for a in sub["clue"]._actions if a.dest == "task").choices) \
         == set(CLUE_TASKS)
+
+
+BAD_INPUT = [
+    # (arguments, exit code, the one error line's text)
+    (["compress", "--layers", "0"], 1, "`num_layers` (--layers) must be a positive int. "
+                                       "Received: 0"),
+    (["compress", "--layers", "3"], 1, "`num_layers` (--layers) must be at most the "
+                                       "teacher's 2 layers"),
+    (["compress", "--layers", "2.5"], 2, "argument --layers: invalid int value: '2.5'"),
+    (["compress", "--dataset", "imdb"], 2, "argument --dataset: invalid choice: 'imdb' "
+                                           "(choose from"),
+    (["compress", "--method", "prune"], 2, "argument --method: invalid choice: 'prune'"),
+    (["compress", "--method", "dynabert", "--width", "0"], 1,
+     "`width` (--width) must be in (0, 1]. Received: 0.0"),
+    (["compress", "--sequence-length", "2"], 1,
+     "`sequence_length` (--sequence-length) must be an int >= 3"),
+    (["compress", "--sequence-length", "64"], 1,
+     "`sequence_length` (--sequence-length)=64 exceeds the model's maximum of 40"),
+    (["compress", "--batch-size", "0"], 1, "`batch_size` (--batch-size) must be a positive int"),
+    (["compress", "--epochs", "-1"], 1, "`epochs` (--epochs) must be a positive int"),
+    (["compress", "--learning-rate", "0"], 1, "`learning_rate` (--learning-rate) must be > 0"),
+    (["compress", "--preset", "/no/such/checkpoint"], 1, "Unknown preset '/no/such/checkpoint'"),
+    (["export", "MODEL_NOT_KERAS"], 1, "is not a Keras archive (the .keras zip file"),
+    (["export", "MISSING.keras"], 1, "MISSING.keras does not exist."),
+    (["export", "MODEL_NOT_KERAS", "--format", "pdf"], 2, "argument --format: invalid choice: "
+                                                         "'pdf'"),
+    (["benchmark", "MODEL_NOT_KERAS"], 1, "nor a SavedModel directory."),
+    (["clue", "afqmc", "--data-dir", "BROKEN_CLUE"], 1, "train.json: line 2: invalid JSON"),
+]
+
+
+@pytest.mark.parametrize("argv,code,message", BAD_INPUT,
+                         ids=[" ".join(a[:3]) for a, _, _ in BAD_INPUT])
+def test_bad_input_gets_one_error_line(argv, code, message, tiny_checkpoint, tmp_path,
+                                       capsys, monkeypatch):
+    """Each bad value: exit code, one `keras-theseus <command>: error:` line, no training."""
+    from keras_theseus import cli as cli_module
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KERAS_THESEUS_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "MODEL_NOT_KERAS").write_text("not a zip")
+    clue = tmp_path / "BROKEN_CLUE" / "afqmc"
+    clue.mkdir(parents=True)
+    good = '{"sentence1": "a", "sentence2": "b", "label": "0"}\n'
+    (clue / "train.json").write_text(good + "{broken\n")
+    for split in ("dev.json", "test.json"):
+        (clue / split).write_text(good)
+    if argv[0] in ("compress", "clue"):
+        if "--preset" not in argv:
+            argv = [*argv, "--preset", tiny_checkpoint]
+        if "--layers" not in argv:
+            argv = [*argv, "--layers", "1"]
+        if "--sequence-length" not in argv:
+            argv = [*argv, "--sequence-length", "16"]
+        argv = [*argv, "--output-dir", str(tmp_path / "runs")]
+    try:
+        result = cli_module.main(argv)
+    except SystemExit as e:  # argparse
+        result = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert result == code
+    assert err[-1].startswith(f"keras-theseus {argv[0]}: error: "), err
+    assert message in err[-1]
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "cache").exists()

@@ -17,6 +17,8 @@ from keras_theseus.models.presets import load_backbone
 from keras_theseus.models.presets import load_hf_config
 from keras_theseus.models.presets import load_preprocessor
 from keras_theseus.models.presets import load_tokenizer
+from keras_theseus.models.presets import preset_max_positions
+from keras_theseus.models.presets import preset_num_layers
 from keras_theseus.models.presets import resolve_preset
 from keras_theseus.models.teacher import finetune_teacher
 from keras_theseus.models.teacher import teacher_cache_path

@@ -167,7 +167,22 @@ def keras_hub_preset_config(path):
     return None
 
 
-def _max_positions(preset):
+def preset_num_layers(preset):
+    """The number of transformer layers of a preset, read from its config (no weights).
+
+    Example:
+    ```python
+    keras_theseus.models.preset_num_layers("all_minilm_l6_v2")  # 6
+    ```
+    """
+    config = keras_hub_preset_config(resolve_preset(preset))
+    if config is not None:
+        return int(config["config"]["num_layers"])
+    return int(load_hf_config(preset)["num_hidden_layers"])
+
+
+def preset_max_positions(preset):
+    """The longest sequence a preset's position embeddings allow, read from its config."""
     config = keras_hub_preset_config(resolve_preset(preset))
     if config is not None:
         return config["config"].get("max_sequence_length", 512)
@@ -315,7 +330,7 @@ def load_preprocessor(preset=DEFAULT_PRESET, sequence_length=128, **kwargs):
     preprocessor(["a sentence"])["token_ids"].shape  # (1, 64)
     ```
     """
-    max_len = _max_positions(preset)
+    max_len = preset_max_positions(preset)
     check_sequence_length(sequence_length, max_len)
     return keras_hub.models.BertTextClassifierPreprocessor(
         load_tokenizer(preset), sequence_length=sequence_length, **kwargs

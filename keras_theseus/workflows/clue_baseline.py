@@ -7,6 +7,7 @@ import numpy as np
 from keras_theseus.datasets.clue import load_clue
 from keras_theseus.datasets.clue import write_clue_submission
 from keras_theseus.workflows.compress import CompressionConfig
+from keras_theseus.workflows.compress import check_against_teacher
 from keras_theseus.workflows.compress import compress_classifier
 from keras_theseus.workflows.compress import new_run_dir
 from keras_theseus.workflows.main_job import loading_notes
@@ -49,6 +50,7 @@ def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, ove
     """
     data = load_clue(task, data_dir)
     cfg = CompressionConfig(**{"sequence_length": 128, **config}).validate()
+    check_against_teacher(cfg)  # before the run directory exists
     run_dir = new_run_dir(output_dir, f"{data.task.name}-{cfg.method}{cfg.num_layers}",
                           run_name=run_name, overwrite=overwrite)
     run = compress_classifier(data, cfg, verbose=verbose)

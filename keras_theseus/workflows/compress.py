@@ -10,6 +10,9 @@ import keras
 
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.presets import DEFAULT_PRESET
+from keras_theseus.models.presets import check_sequence_length
+from keras_theseus.models.presets import preset_max_positions
+from keras_theseus.models.presets import preset_num_layers
 from keras_theseus.models.teacher import DEFAULT_TEACHER_LEARNING_RATE
 from keras_theseus.models.teacher import finetune_teacher
 
@@ -81,6 +84,28 @@ class CompressionConfig:
         return self
 
 
+def check_against_teacher(config):
+    """Refuse what the teacher's checkpoint cannot give, before any training.
+
+    Reads the preset's config (no weights): the preset must exist,
+    `sequence_length` must fit its positions, and `num_layers` may not
+    exceed its depth and, for Theseus, must divide it.
+
+    Raises:
+        ValueError / FileNotFoundError: naming the field and what works.
+    """
+    check_sequence_length(config.sequence_length, preset_max_positions(config.preset))
+    total = preset_num_layers(config.preset)
+    if config.num_layers > total:
+        raise ValueError(f"`num_layers` must be at most the teacher's {total} layers "
+                         f"({config.preset}). Received: {config.num_layers}")
+    if config.method == "theseus" and total % config.num_layers:
+        raise ValueError(
+            f"`num_layers` must divide the teacher's {total} layers: Theseus replaces equal "
+            f"modules (choose one of {[d for d in range(1, total + 1) if total % d == 0]}). "
+            f"Received: {config.num_layers}")
+
+
 @dataclasses.dataclass
 class CompressionRun:
     """What `compress_classifier` returns.
@@ -120,6 +145,7 @@ def compress_classifier(data, config=None, verbose="auto", **overrides):
     ```
     """
     config = dataclasses.replace(config or CompressionConfig(), **overrides).validate()
+    check_against_teacher(config)
     start = time.perf_counter()
     teacher, preprocessor, teacher_history = finetune_teacher(
         data, preset=config.preset, sequence_length=config.sequence_length,

@@ -4,6 +4,7 @@ import dataclasses
 import os
 
 from keras_theseus.workflows.compress import CompressionConfig
+from keras_theseus.workflows.compress import check_against_teacher
 from keras_theseus.workflows.compress import compress_classifier
 from keras_theseus.workflows.compress import new_run_dir
 from keras_theseus.workflows.report import evaluate_run
@@ -124,6 +125,7 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
                                   jit_compile=False, cache_teacher=False)
         latency_repeats = min(latency_repeats, 3)
     cfg.validate()
+    check_against_teacher(cfg)  # before the run directory exists
     run_dir = new_run_dir(output_dir, f"{data.name}-{cfg.method}{cfg.num_layers}",
                           run_name=run_name, overwrite=overwrite)
     run = compress_classifier(data, cfg, verbose=verbose)
