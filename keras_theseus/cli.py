@@ -102,11 +102,17 @@ def _compress(args):
     from keras_theseus.workflows import run_compress_job
 
     data = load_dataset(args.dataset)
-    run_dir, metrics, _ = run_compress_job(
+    run_dir, metrics, run = run_compress_job(
         data, output_dir=args.output_dir, run_name=args.run_name, overwrite=args.overwrite,
         quick=args.quick, export=not args.no_export, verbose=args.verbose,
         **_config_from_args(args))
-    _print_summary(run_dir, metrics)
+    extra = []
+    if args.quick:
+        from keras_theseus.workflows.main_job import quick_subset
+        from keras_theseus.workflows.main_job import smoke_test_note
+
+        extra.append(smoke_test_note(quick_subset(data), run.config).replace("**", ""))
+    _print_summary(run_dir, metrics, extra)
     return 0
 
 
@@ -276,16 +282,18 @@ def build_parser():
     p = sub.add_parser(
         "compress", help="Main job: fine-tune a teacher, compress it, evaluate, export.",
         description="Fine-tune (or reuse the cached) teacher on a built-in dataset, compress "
-                    "it, score both on the test split, time both, save the student (.keras "
-                    "and a TF Serving SavedModel) and write report.md, metrics.csv and "
+                    "it, score both on the test split, time both, save the student (.keras, "
+                    "a Hugging Face checkpoint and a TF Serving SavedModel) and write report.md, metrics.csv and "
                     "accuracy_vs_latency.png into a new run directory. With no arguments: "
                     "MiniLM-L6 on movie reviews, Theseus 6→3 (about 12 minutes on 2 CPU "
-                    "cores; --quick about 2).")
+                    "cores; --quick about 3).")
     p.add_argument("--dataset", default="movie_reviews", choices=sorted(LOADERS))
     p.add_argument("--output-dir", default="keras_theseus_runs",
                    help="parent of the run directories (default %(default)s)")
     p.add_argument("--quick", action="store_true",
-                   help="1024/128/256 rows, length 32, no XLA, no teacher cache (~2 min)")
+                   help="smoke test (~3 min): 2048/128/256 rows, length 32, teacher and "
+                        "Theseus successor at least 2 epochs, no XLA, no teacher cache; "
+                        "the run dir is <dataset>-quick-<method><layers>-NNN")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel")
     _add_compression_args(p)
     p.set_defaults(func=_compress, language=None)

@@ -53,8 +53,11 @@ def test_compress_report_and_export(tmp_path, tiny_checkpoint):
     assert "speedup_b32x40" in metrics.columns
     assert "student" in result.stdout and "report:" in result.stdout  # summary table
     report = (run / "report.md").read_text(encoding="utf-8")
-    assert "distill compression" in report and "1,024 train" not in report
-    assert "1024 train / 128 dev / 256 test rows" in report
+    assert "distill compression" in report and "2,048 train" not in report
+    assert "2048 train / 128 dev / 256 test rows" in report
+    # A quick run says what its numbers are, in the report and on the console.
+    assert "Quick run: a smoke test of the pipeline, not a measurement." in report
+    assert "Quick run: a smoke test" in result.stdout
     assert "AutoModelForSequenceClassification.from_pretrained(\"student_hf\")" in report
     # The same run name again is refused, and nothing is touched.
     stamp = os.path.getmtime(run / "report.md")

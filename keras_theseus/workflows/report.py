@@ -113,7 +113,7 @@ def _markdown_table(frame):
     return "\n".join(lines)
 
 
-def write_report(run_dir, metrics, run, data, files=None, title=None, notes=()):
+def write_report(run_dir, metrics, run, data, files=None, title=None, notes=(), preface=()):
     """Write `report.md`, `metrics.csv` and `accuracy_vs_latency.png` into `run_dir`.
 
     Args:
@@ -123,7 +123,9 @@ def write_report(run_dir, metrics, run, data, files=None, title=None, notes=()):
         data: the dataset (name and sizes go into the report).
         files: `{description: path}` of other artefacts to list.
         title: report heading.
-        notes: extra Markdown lines.
+        notes: extra Markdown lines at the end.
+        preface: Markdown lines right under the heading (e.g. that a run is a
+            smoke test).
 
     Returns:
         `{"report", "metrics", "plot"}` paths.
@@ -142,6 +144,7 @@ def write_report(run_dir, metrics, run, data, files=None, title=None, notes=()):
     lines = [
         f"# {title}", "",
         f"{datetime.datetime.now().isoformat(timespec='seconds')} on {device_info()['name']}.", "",
+        *([*preface, ""] if preface else []),
         f"The {int(student['layers'])}-layer student keeps {100 * student['retention']:.1f}% of the "
         f"teacher's {accuracy.replace('_', ' ')} ({100 * student[accuracy]:.2f}% vs "
         f"{100 * teacher[accuracy]:.2f}%) and runs {student[speedup]:.2f}× faster at "
