@@ -52,19 +52,25 @@ def start_tensorflow_quietly():
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to capture: nothing to hide either
+        return
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
+        failed = True
         try:
             import tensorflow as tf
 
             tf.config.list_physical_devices()
+            failed = False
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
-        captured.seek(0)
-        lines = captured.read().decode("utf-8", errors="replace").splitlines()
-    kept = drop_startup_noise(lines)
-    if kept:
-        print("\n".join(kept), file=sys.stderr)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", errors="replace").splitlines()
+            # A failed start shows everything it printed.
+            kept = lines if failed else drop_startup_noise(lines)
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
