@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import signal
 import sys
 
 
@@ -348,16 +349,27 @@ def build_parser():
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
+    # SIGTERM (a scheduler, `kill`) ends a run like Ctrl-C: run directories
+    # record "interrupted" in status.json instead of dying mid-write.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     if getattr(args, "verbose", 0) is None:
         # Progress bars rewrite one line with carriage returns: fine on a
         # terminal, noise in a redirected log.
         args.verbose = 1 if sys.stdout.isatty() else 2
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print(f"keras-theseus {args.command}: interrupted (a run directory's status.json "
+              "says so; it is not a finished run).", file=sys.stderr)
+        return 130
     except (FileNotFoundError, FileExistsError, ValueError, ModuleNotFoundError) as e:
         # Input problems get one clear line; KERAS_THESEUS_DEBUG=1 shows the traceback.
         if os.environ.get("KERAS_THESEUS_DEBUG"):
@@ -367,6 +379,8 @@ def main(argv=None):
             message = _name_flags(message)
         print(f"keras-theseus {args.command}: error: {message}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -10,4 +10,6 @@ from keras_theseus.workflows.main_job import run_compress_job
 from keras_theseus.workflows.report import evaluate_run
 from keras_theseus.workflows.report import plot_accuracy_vs_latency
 from keras_theseus.workflows.report import write_report
+from keras_theseus.workflows.run_status import RunStatus
+from keras_theseus.workflows.run_status import read_status
 from keras_theseus.workflows.clue_baseline import run_clue_baseline

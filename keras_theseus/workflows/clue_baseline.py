@@ -14,6 +14,7 @@ from keras_theseus.workflows.main_job import loading_notes
 from keras_theseus.workflows.main_job import save_student
 from keras_theseus.workflows.report import evaluate_run
 from keras_theseus.workflows.report import write_report
+from keras_theseus.workflows.run_status import RunStatus
 
 
 def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, overwrite=False,
@@ -53,18 +54,19 @@ def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, ove
     check_against_teacher(cfg)  # before the run directory exists
     run_dir = new_run_dir(output_dir, f"{data.task.name}-{cfg.method}{cfg.num_layers}",
                           run_name=run_name, overwrite=overwrite)
-    run = compress_classifier(data, cfg, verbose=verbose)
-    metrics = evaluate_run(run, data, split="dev", latency_repeats=latency_repeats)
-    logits = run.student.predict(data.tf_dataset("test", run.preprocessor, batch_size=64),
-                                 verbose=0)
-    submission = write_clue_submission(
-        os.path.join(run_dir, data.task.submission_name), data, np.asarray(logits))
-    files = save_student(run, run_dir, export=export, single_sentence=not data.task.pair,
-                         label_names=list(data.label_names))
-    files[f"CLUE submission, {len(data.test)} test predictions"] = submission
-    write_report(run_dir, metrics, run, data, files=files,
-                 title=f"CLUE {data.task.name}: {cfg.method} to {cfg.num_layers} layers",
-                 notes=["Accuracy is on dev: CLUE's test labels are not public. Submit "
-                        f"`{data.task.submission_name}` at https://www.cluebenchmarks.com.",
-                        "", *loading_notes(cfg.sequence_length, pair=data.task.pair)])
+    with RunStatus(run_dir):
+        run = compress_classifier(data, cfg, verbose=verbose)
+        metrics = evaluate_run(run, data, split="dev", latency_repeats=latency_repeats)
+        logits = run.student.predict(data.tf_dataset("test", run.preprocessor, batch_size=64),
+                                     verbose=0)
+        submission = write_clue_submission(
+            os.path.join(run_dir, data.task.submission_name), data, np.asarray(logits))
+        files = save_student(run, run_dir, export=export, single_sentence=not data.task.pair,
+                             label_names=list(data.label_names))
+        files[f"CLUE submission, {len(data.test)} test predictions"] = submission
+        write_report(run_dir, metrics, run, data, files=files,
+                     title=f"CLUE {data.task.name}: {cfg.method} to {cfg.num_layers} layers",
+                     notes=["Accuracy is on dev: CLUE's test labels are not public. Submit "
+                            f"`{data.task.submission_name}` at https://www.cluebenchmarks.com.",
+                            "", *loading_notes(cfg.sequence_length, pair=data.task.pair)])
     return run_dir, metrics, submission

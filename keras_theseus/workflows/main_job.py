@@ -9,6 +9,7 @@ from keras_theseus.workflows.compress import compress_classifier
 from keras_theseus.workflows.compress import new_run_dir
 from keras_theseus.workflows.report import evaluate_run
 from keras_theseus.workflows.report import write_report
+from keras_theseus.workflows.run_status import RunStatus
 
 QUICK_ROWS = {"train": 2048, "dev": 128, "test": 256}
 
@@ -99,7 +100,9 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
     `"theseus"` or `"distill"`), evaluates both on the test split, times
     both, saves the student (`.keras`, a Hugging Face checkpoint
     `student_hf/` and a SavedModel), and writes
-    `report.md`, `metrics.csv` and `accuracy_vs_latency.png`. This is what
+    `report.md`, `metrics.csv` and `accuracy_vs_latency.png`; `status.json`
+    says `running` / `complete` / `interrupted` / `failed` and the stage
+    (`RunStatus`), so an interrupted run never looks finished. This is what
     `keras-theseus compress` runs.
 
     Args:
@@ -149,12 +152,17 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
     check_against_teacher(cfg)  # before the run directory exists
     run_dir = new_run_dir(output_dir, f"{data.name}-{cfg.method}{cfg.num_layers}",
                           run_name=run_name, overwrite=overwrite)
-    run = compress_classifier(data, cfg, verbose=verbose)
-    metrics = evaluate_run(run, data, split="test", latency_repeats=latency_repeats)
-    pair = len(data.text_columns) > 1
-    files = save_student(run, run_dir, export=export, single_sentence=not pair,
-                         label_names=data.label_names)
-    write_report(run_dir, metrics, run, data, files=files,
-                 notes=loading_notes(cfg.sequence_length, pair=pair),
-                 preface=[smoke_test_note(data, cfg)] if quick else ())
+    with RunStatus(run_dir) as status:
+        status.stage("compress")
+        run = compress_classifier(data, cfg, verbose=verbose)
+        status.stage("evaluate")
+        metrics = evaluate_run(run, data, split="test", latency_repeats=latency_repeats)
+        status.stage("save")
+        pair = len(data.text_columns) > 1
+        files = save_student(run, run_dir, export=export, single_sentence=not pair,
+                             label_names=data.label_names)
+        status.stage("report")
+        write_report(run_dir, metrics, run, data, files=files,
+                     notes=loading_notes(cfg.sequence_length, pair=pair),
+                     preface=[smoke_test_note(data, cfg)] if quick else ())
     return run_dir, metrics, run
