@@ -1,4 +1,4 @@
-"""The error every exporter gives for a model it cannot write."""
+"""The checks every exporter shares: a model it cannot write, a mismatched vocabulary."""
 
 
 def not_exportable(model, expected):
@@ -15,3 +15,12 @@ def not_exportable(model, expected):
                 "extract_subnetwork(model, width, depth).")
     return TypeError(f"`model` must be {expected} (every student keras_theseus returns is "
                      f"a BertTextClassifier). Received: {type(model).__name__}.{hint}")
+
+
+def check_vocabulary(tokenizer, backbone):
+    """Raise unless `tokenizer` has one token per row of `backbone`'s token embedding."""
+    size = tokenizer.vocabulary_size()
+    if size != backbone.vocabulary_size:
+        raise ValueError(f"The tokenizer has {size} tokens but the model's embedding has "
+                         f"{backbone.vocabulary_size} rows; pass the preprocessor the "
+                         "student was trained with.")

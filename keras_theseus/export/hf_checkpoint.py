@@ -17,6 +17,7 @@ import keras
 import keras_hub
 import numpy as np
 
+from keras_theseus.export.checks import check_vocabulary
 from keras_theseus.export.checks import not_exportable
 from keras_theseus.export.directory import staged_directory
 
@@ -279,10 +280,7 @@ def save_hf_checkpoint(model, directory, preprocessor=None, label_names=None,
     classifier, backbone = _split_model(model)
     tokenizer, sequence_length = _tokenizer_of(preprocessor, model)
     vocabulary = tokenizer.get_vocabulary()
-    if len(vocabulary) != backbone.vocabulary_size:
-        raise ValueError(f"The tokenizer has {len(vocabulary)} tokens but the model's "
-                         f"embedding has {backbone.vocabulary_size} rows; pass the "
-                         "preprocessor the student was trained with.")
+    check_vocabulary(tokenizer, backbone)
     config = bert_hf_config(model, label_names)
     kept, heads, key_dim = attention_layout(backbone)
     if kept < heads:

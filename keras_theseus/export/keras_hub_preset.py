@@ -3,6 +3,7 @@
 import keras
 import keras_hub
 
+from keras_theseus.export.checks import check_vocabulary
 from keras_theseus.export.checks import not_exportable
 from keras_theseus.export.directory import staged_directory
 from keras_theseus.models.bert_backbone import ExactGeluBertBackbone
@@ -21,11 +22,7 @@ def _preset_preprocessor(preprocessor, model, backbone):
     if not isinstance(preprocessor, keras_hub.models.BertTextClassifierPreprocessor):
         raise TypeError("`preprocessor` must be a keras-hub BertTextClassifierPreprocessor "
                         f"or BertTokenizer. Received: {type(preprocessor).__name__}")
-    vocabulary_size = preprocessor.tokenizer.vocabulary_size()
-    if vocabulary_size != backbone.vocabulary_size:
-        raise ValueError(f"The tokenizer has {vocabulary_size} tokens but the model's "
-                         f"embedding has {backbone.vocabulary_size} rows; pass the "
-                         "preprocessor the student was trained with.")
+    check_vocabulary(preprocessor.tokenizer, backbone)
     return preprocessor
 
 
@@ -67,31 +64,28 @@ def save_keras_hub_preset(model, directory, preprocessor=None, overwrite=False):
         backbone = model
     else:
         raise not_exportable(model, "a keras_hub.models.BertTextClassifier or BertBackbone")
+    # keras-hub finds a preset's task class by its backbone class.
+    if type(backbone) is keras_hub.models.BertBackbone:
+        task_class = keras_hub.models.BertTextClassifier
+    elif isinstance(backbone, ExactGeluBertBackbone):
+        task_class = ExactGeluBertTextClassifier
+    else:
+        raise TypeError("A keras-hub preset needs a backbone class keras-hub can find a task "
+                        "for: keras_hub.models.BertBackbone or ExactGeluBertBackbone. "
+                        f"Received: {type(backbone).__name__}")
     preprocessor = _preset_preprocessor(preprocessor, model, backbone)
     task = None
     if model is not backbone:
-        # keras-hub finds a preset's task class by its backbone class.
-        if type(backbone) is keras_hub.models.BertBackbone:
-            task_class = keras_hub.models.BertTextClassifier
-        elif isinstance(backbone, ExactGeluBertBackbone):
-            task_class = ExactGeluBertTextClassifier
-            if type(backbone) is not ExactGeluBertBackbone:
-                # e.g. the 0.1 `keras_theseus.models.BertBackbone`: same layers.
-                backbone = ExactGeluBertBackbone.from_config(backbone.get_config())
-                backbone.set_weights(model.backbone.get_weights())
-        else:
-            raise TypeError("A keras-hub preset needs a backbone class keras-hub can find a "
-                            "task for: keras_hub.models.BertBackbone or ExactGeluBertBackbone. "
-                            f"Received: {type(backbone).__name__}")
+        if task_class is ExactGeluBertTextClassifier and \
+                type(backbone) is not ExactGeluBertBackbone:
+            # e.g. the 0.1 `keras_theseus.models.BertBackbone`: same layers.
+            backbone = ExactGeluBertBackbone.from_config(backbone.get_config())
+            backbone.set_weights(model.backbone.get_weights())
         # A new task on the same backbone, with the head's trained weights.
         task = task_class(backbone=backbone, num_classes=model.num_classes,
                           preprocessor=preprocessor, activation=model.activation,
                           dropout=model.dropout)
         task.output_dense.set_weights(model.output_dense.get_weights())
-    elif type(backbone) is not keras_hub.models.BertBackbone and not isinstance(
-            backbone, ExactGeluBertBackbone):
-        raise TypeError("`model`'s backbone class must be keras_hub.models.BertBackbone or "
-                        f"ExactGeluBertBackbone. Received: {type(backbone).__name__}")
     with staged_directory(directory, overwrite=overwrite) as staging:
         if task is not None:
             task.save_to_preset(staging)

@@ -12,6 +12,11 @@ from keras_theseus.theseus.schedules import check_probability
 SUCCESSOR_INITS = ("first", "every_rth", "last_of_module", "random")
 
 
+def successor_depths(num_layers):
+    """The successor depths a predecessor of `num_layers` layers can be split into."""
+    return [d for d in range(1, num_layers + 1) if num_layers % d == 0]
+
+
 def successor_source_layers(num_layers, num_successor_layers, init="first"):
     """Which predecessor layer initializes each successor layer.
 
@@ -34,8 +39,7 @@ def successor_source_layers(num_layers, num_successor_layers, init="first"):
         raise ValueError(
             f"The predecessor's {num_layers} layers cannot be split into "
             f"{num_successor_layers} equal modules: `num_successor_layers` must divide "
-            f"{num_layers} (choose one of "
-            f"{[d for d in range(1, num_layers + 1) if num_layers % d == 0]})."
+            f"{num_layers} (choose one of {successor_depths(num_layers)})."
         )
     r = num_layers // num_successor_layers
     if isinstance(init, (list, tuple)):

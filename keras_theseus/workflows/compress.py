@@ -13,6 +13,7 @@ from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.presets import check_sequence_length
 from keras_theseus.models.presets import preset_max_positions
 from keras_theseus.models.presets import preset_num_layers
+from keras_theseus.theseus.theseus_classifier import successor_depths
 from keras_theseus.models.teacher import DEFAULT_TEACHER_LEARNING_RATE
 from keras_theseus.models.teacher import finetune_teacher
 
@@ -102,7 +103,7 @@ def check_against_teacher(config):
     if config.method == "theseus" and total % config.num_layers:
         raise ValueError(
             f"`num_layers` must divide the teacher's {total} layers: Theseus replaces equal "
-            f"modules (choose one of {[d for d in range(1, total + 1) if total % d == 0]}). "
+            f"modules (choose one of {successor_depths(total)}). "
             f"Received: {config.num_layers}")
 
 
