@@ -102,7 +102,7 @@ def main():
                 teacher_metric=acc_ours, student_metric=acc_theirs,
                 teacher_params=kt.timing.count_params(student),
                 student_params=kt.timing.count_params(student),
-                sequence_length=args.sequence_length, split="test", notes=note,
+                batch_size=64, sequence_length=args.sequence_length, split="test", notes=note,
                 extra={"max_abs_logit_diff": diff, "argmax_agreement": agree,
                        "token_ids_equal": ids_equal, "loading_problems": problems,
                        "heads_padded": bool(padded)}), args.results)

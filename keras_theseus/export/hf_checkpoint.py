@@ -77,6 +77,11 @@ def attention_layout(backbone):
     Raises:
         ValueError: the head size does not divide the hidden size, or the
             student has more head units than its hidden size.
+
+    Example:
+    ```python
+    attention_layout(extract_subnetwork(dyna, 0.5).backbone)  # (6, 12, 32) for MiniLM
+    ```
     """
     heads, hidden = backbone.num_heads, backbone.hidden_dim
     key_dim = getattr(backbone, "head_size", hidden // heads)
@@ -94,6 +99,11 @@ def bert_hf_config(model, label_names=None):
     Args:
         model: a keras-hub `BertTextClassifier` or `BertBackbone`.
         label_names: optional class names (`id2label`), one per class.
+
+    Example:
+    ```python
+    bert_hf_config(student, ["neg", "pos"])["num_hidden_layers"]  # 3
+    ```
     """
     classifier, backbone = _split_model(model)
     kept, heads, key_dim = attention_layout(backbone)
@@ -144,6 +154,11 @@ def bert_hf_weights(model):
     The inverse of keras-hub's `convert_bert.convert_weights`: a classifier's
     names carry the `bert.` prefix of `BertForSequenceClassification` plus
     `classifier.weight/bias`; a backbone's are `BertModel`'s.
+
+    Example:
+    ```python
+    bert_hf_weights(student)["classifier.weight"].shape  # (num_classes, hidden)
+    ```
     """
     classifier, backbone = _split_model(model)
     kept, heads, key_dim = attention_layout(backbone)

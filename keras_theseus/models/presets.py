@@ -182,7 +182,13 @@ def preset_num_layers(preset):
 
 
 def preset_max_positions(preset):
-    """The longest sequence a preset's position embeddings allow, read from its config."""
+    """The longest sequence a preset's position embeddings allow, read from its config.
+
+    Example:
+    ```python
+    keras_theseus.models.preset_max_positions("all_minilm_l6_v2")  # 512
+    ```
+    """
     config = keras_hub_preset_config(resolve_preset(preset))
     if config is not None:
         return config["config"].get("max_sequence_length", 512)

@@ -94,6 +94,11 @@ def check_against_teacher(config):
 
     Raises:
         ValueError / FileNotFoundError: naming the field and what works.
+
+    Example:
+    ```python
+    check_against_teacher(CompressionConfig(num_layers=4))  # ValueError: must divide 6
+    ```
     """
     check_sequence_length(config.sequence_length, preset_max_positions(config.preset))
     total = preset_num_layers(config.preset)

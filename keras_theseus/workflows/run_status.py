@@ -70,7 +70,13 @@ class RunStatus:
 
 
 def read_status(run_dir):
-    """The `status.json` record of a run directory (`{"status": "unknown"}` if absent)."""
+    """The `status.json` record of a run directory (`{"status": "unknown"}` if absent).
+
+    Example:
+    ```python
+    read_status("keras_theseus_runs/movie_reviews-theseus3-001")["status"]  # "complete"
+    ```
+    """
     path = os.path.join(run_dir, STATUS_FILE)
     if not os.path.isfile(path):
         return {"status": "unknown"}
