@@ -56,6 +56,8 @@ def compress_with_theseus(
     replacing_callbacks=None,
     successor_callbacks=None,
     verbose="auto",
+    kd_weight=0.0,
+    temperature=2.0,
 ):
     """Stages 2 and 3 of BERT-of-Theseus on a fine-tuned predecessor.
 
@@ -89,6 +91,10 @@ def compress_with_theseus(
         successor_callbacks: extra callbacks for stage 3 (separate
             instances: a callback such as `EarlyStopping` keeps state).
         verbose: `fit` verbosity.
+        kd_weight, temperature: Theseus + KD: stage 2 also minimises the
+            temperature-softened KL to the predecessor's logits with this
+            weight (0, the default, is the paper's recipe; see
+            `TheseusClassifier`).
 
     Returns:
         `TheseusResult`.
@@ -123,6 +129,7 @@ def compress_with_theseus(
         predecessor, num_successor_layers, init=init, train_embeddings=train_embeddings,
         train_classifier=train_classifier, seed=seed,
         schedule=schedule if schedule.traceable else None,
+        kd_weight=kd_weight, temperature=temperature,
     )
     compile_text_classifier(theseus, learning_rate=learning_rate, total_steps=replacing_steps,
                             jit_compile=jit_compile)

@@ -4,8 +4,10 @@ import keras
 import keras_hub
 import numpy as np
 import tensorflow as tf
+from keras.src.losses.loss import scale_loss_for_distribution
 from keras.src.losses.loss import unscale_loss_for_distribution
 
+from keras_theseus.distill.losses import soft_target_kl
 from keras_theseus.theseus import schedules as schedules_lib
 from keras_theseus.theseus.schedules import check_probability
 
@@ -116,6 +118,17 @@ class TheseusClassifier(keras.Model):
         train_embeddings: bool, also train the embedding layers.
         train_classifier: bool, also train the pooler and the head.
         seed: seed of the per-step Bernoulli draws.
+        kd_weight: weight of the knowledge-distillation term (default 0, off).
+            With kd_weight > 0 the replacing phase also minimises
+            `T² · KL(softmax(t/T) ‖ softmax(s/T))` between the predecessor's
+            logits t (the all-predecessor path of this model, inference mode:
+            one extra forward per step without gradients, as the
+            `Distiller`'s teacher pass) and the mixed model's logits s.
+            Unless `train_embeddings` / `train_classifier` are on, that path
+            is exactly the fine-tuned predecessor.
+        label_weight: weight of the hard-label loss given to `compile`
+            (default 1).
+        temperature: the KD softmax temperature T (default 2).
 
     Example:
     ```python
@@ -140,9 +153,24 @@ class TheseusClassifier(keras.Model):
         train_classifier=False,
         seed=None,
         schedule=None,
+        kd_weight=0.0,
+        label_weight=1.0,
+        temperature=2.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        for name, value in (("kd_weight", kd_weight), ("label_weight", label_weight)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"`{name}` must be a number >= 0. Received: {value!r}")
+        if not kd_weight and not label_weight:
+            raise ValueError("At least one of `kd_weight` and `label_weight` must be > 0: "
+                             "with both 0 nothing trains.")
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+                or not temperature > 0:
+            raise ValueError(f"`temperature` must be a number > 0. Received: {temperature!r}")
+        self.kd_weight = float(kd_weight)
+        self.label_weight = float(label_weight)
+        self.temperature = float(temperature)
         if not isinstance(backbone, keras_hub.models.BertBackbone):
             raise TypeError(
                 "`backbone` must be a keras_hub.models.BertBackbone. "
@@ -230,6 +258,7 @@ class TheseusClassifier(keras.Model):
         train_classifier=False,
         seed=None,
         schedule=None,
+        **kwargs,
     ):
         """Build a Theseus model from a fine-tuned keras-hub classifier.
 
@@ -243,6 +272,8 @@ class TheseusClassifier(keras.Model):
             init: successor initialization strategy (default `"first"`).
             replacement_rate, train_embeddings, train_classifier, seed,
                 schedule: see the class docstring.
+            **kwargs: `kd_weight`, `label_weight`, `temperature` (see the
+                class docstring).
         """
         if not isinstance(predecessor, keras_hub.models.BertTextClassifier):
             raise TypeError(
@@ -267,6 +298,7 @@ class TheseusClassifier(keras.Model):
             train_classifier=train_classifier,
             seed=seed,
             schedule=schedule,
+            **kwargs,
         )
         model.output_dense.set_weights(predecessor.output_dense.get_weights())
         if source is not None:
@@ -365,11 +397,23 @@ class TheseusClassifier(keras.Model):
             step = tf.cast(self.replacement_step, "float32")
             self.replacement_rate.assign(tf.cast(self.schedule(step), "float32"))
         use_successor = self.draw_successors()
+        if self.kd_weight:
+            # The predecessor's logits: its own path, no dropout, no gradient.
+            teacher_logits = tf.stop_gradient(self.forward(
+                x, tf.zeros((self.num_successor_layers,), "bool"), training=False))
         with tf.GradientTape() as tape:
             y_pred = self.forward(x, use_successor, training=True)
             loss = self.compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
             )
+            if self.label_weight != 1.0:
+                loss = loss * self.label_weight
+            if self.kd_weight:
+                # float32 whatever the compute dtype (soft_target_kl casts).
+                # compute_loss already divided the label term by the replica
+                # count; the KD term, a mean over this replica's examples, too.
+                loss = loss + scale_loss_for_distribution(self.kd_weight * soft_target_kl(
+                    teacher_logits, y_pred, self.temperature))
             self._loss_tracker.update_state(
                 unscale_loss_for_distribution(loss),
                 sample_weight=tf.shape(keras.tree.flatten(x)[0])[0],
@@ -438,6 +482,9 @@ class TheseusClassifier(keras.Model):
             "train_embeddings": self.embeddings.trainable,
             "train_classifier": self.output_dense.trainable,
             "seed": self.seed,
+            "kd_weight": self.kd_weight,
+            "label_weight": self.label_weight,
+            "temperature": self.temperature,
         })
         return config
 
