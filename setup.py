@@ -29,6 +29,10 @@ setup(
         "pandas",
         "safetensors",
         "matplotlib",
+        # Intervals and exact tests of the comparison runner (t, binomial).
+        "scipy",
+        # Comparison grids written as YAML.
+        "pyyaml",
     ],
     extras_require={
         # ONNX export (tf2onnx) and its check (onnxruntime).

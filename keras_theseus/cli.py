@@ -128,6 +128,28 @@ def _clue(args):
     return 0
 
 
+def _compare(args):
+    from keras_theseus.workflows import comparison_config
+    from keras_theseus.workflows import run_comparison
+
+    overrides = {"seeds": args.seeds, "methods": args.methods, "num_layers": args.layers,
+                 "datasets": args.datasets, "name": args.name}
+    if args.limit_train_rows:
+        source = comparison_config(args.config) if args.config else comparison_config()
+        overrides["training"] = {**source.training, "limit_train_rows": args.limit_train_rows}
+    config = comparison_config(args.config, **overrides)
+    result = run_comparison(config, output_dir=args.output_dir, cache_dir=args.cache_dir,
+                            run_name=args.run_name, overwrite=args.overwrite,
+                            verbose=args.verbose)
+    columns = ["dataset", "num_layers", "method", "seeds", "mean", "ci95_low", "ci95_high",
+               "speedup"] + [c for c in ("difference", "p_vs_baseline")
+                             if c in result.summary]
+    print()
+    print(result.summary[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(f"report: {os.path.join(result.run_dir, 'report.md')}")
+    return 0
+
+
 def check_model_file(path, directories=False):
     """Raise a clear error unless `path` is a `.keras` archive (or, if allowed, a directory)."""
     import zipfile
@@ -314,6 +336,40 @@ def build_parser():
     p.add_argument("--export", action="store_true", help="also write the SavedModel")
     _add_compression_args(p, default_length=128, default_epochs=3)
     p.set_defaults(func=_clue, language="zh")
+
+    p = sub.add_parser(
+        "compare", help="Compare methods over seeds: cached cells, CIs, paired tests, plot.",
+        description="Train every cell of a grid (datasets × student depths × methods × "
+                    "seeds) that is not cached yet, score each once on dev and test, and "
+                    "write report.md, cells.csv, summary.csv and an accuracy-vs-speedup "
+                    "plot: mean, std and 95% CI per method and depth, and a paired "
+                    "bootstrap test (seeds × sentences) of each method against the "
+                    "baseline. Re-running skips finished cells; an interrupted grid "
+                    "resumes. Flags override the --config file's keys.")
+    p.add_argument("--config", default=None,
+                   help="YAML or JSON grid (keys: name, datasets, presets, num_layers, seeds, "
+                        "methods, baseline, teacher, training, latency, search); default: "
+                        "movie reviews, 3 layers, 3 seeds, truncated/kd/theseus/theseus_kd")
+    p.add_argument("--datasets", nargs="+", default=None, choices=sorted(LOADERS))
+    p.add_argument("--methods", nargs="+", default=None,
+                   help="method names or aliases (truncated, pretrained_truncated, "
+                        "searched_truncated, kd, kd_hidden, theseus, theseus_kd, dynabert)")
+    p.add_argument("--layers", type=int, nargs="+", default=None, help="student depths")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per cell: 0..N-1")
+    p.add_argument("--limit-train-rows", type=int, default=None,
+                   help="train on the first N rows only (a smoke grid)")
+    p.add_argument("--name", default=None, help="names the run directory compare-<name>-NNN")
+    p.add_argument("--output-dir", default="keras_theseus_runs",
+                   help="parent of the run directories (default %(default)s)")
+    p.add_argument("--cache-dir", default=None,
+                   help="cell cache (default ~/.keras/keras_theseus/comparison_cells)")
+    p.add_argument("--run-name", default=None,
+                   help="run directory name (default: numbered, never reused)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --run-name directory")
+    p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                   help="Keras fit verbosity (default: 1 on a terminal, 2 otherwise)")
+    p.set_defaults(func=_compare)
 
     p = sub.add_parser(
         "export", help="Export a saved .keras classifier for TF Serving, TFLite, ONNX, "

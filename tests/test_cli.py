@@ -234,6 +234,13 @@ BAD_INPUT = [
                                                          "'pdf'"),
     (["benchmark", "MODEL_NOT_KERAS"], 1, "nor a SavedModel directory."),
     (["clue", "afqmc", "--data-dir", "BROKEN_CLUE"], 1, "train.json: line 2: invalid JSON"),
+    (["compare", "--seeds", "0"], 1, "Comparison config `seeds` must be a positive int"),
+    (["compare", "--methods", "prune"], 1, "Comparison config `methods.method` must be one of"),
+    (["compare", "--layers", "9"], 1, "`num_layers` must be at most the teacher's 6 layers"),
+    (["compare", "--layers", "4"], 1, "`num_layers` 4 does not divide the teacher's 6 layers"),
+    (["compare", "--datasets", "imdb"], 2, "argument --datasets: invalid choice: 'imdb'"),
+    (["compare", "--config", "GRID.yaml"], 1, "`training` must be keys among"),
+    (["compare", "--config", "NO_GRID.yaml"], 1, "'NO_GRID.yaml' does not exist"),
 ]
 
 
@@ -247,6 +254,7 @@ def test_bad_input_gets_one_error_line(argv, code, message, tiny_checkpoint, tmp
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KERAS_THESEUS_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "MODEL_NOT_KERAS").write_text("not a zip")
+    (tmp_path / "GRID.yaml").write_text("training: {epoch: 3}\n")
     clue = tmp_path / "BROKEN_CLUE" / "afqmc"
     clue.mkdir(parents=True)
     good = '{"sentence1": "a", "sentence2": "b", "label": "0"}\n'
@@ -261,6 +269,9 @@ def test_bad_input_gets_one_error_line(argv, code, message, tiny_checkpoint, tmp
         if "--sequence-length" not in argv:
             argv = [*argv, "--sequence-length", "16"]
         argv = [*argv, "--output-dir", str(tmp_path / "runs")]
+    if argv[0] == "compare":
+        argv = [*argv, "--output-dir", str(tmp_path / "runs"), "--cache-dir",
+                str(tmp_path / "cache")]
     try:
         result = cli_module.main(argv)
     except SystemExit as e:  # argparse

@@ -5,3 +5,6 @@ from keras_theseus.reporting.results import load_records
 from keras_theseus.reporting.results import make_record
 from keras_theseus.reporting.results import render_markdown
 from keras_theseus.reporting.results import write_markdown
+from keras_theseus.reporting.statistics import mcnemar_exact
+from keras_theseus.reporting.statistics import mean_confidence_interval
+from keras_theseus.reporting.statistics import paired_bootstrap

@@ -12,6 +12,8 @@ OPTIONAL_FIELDS = (
     "student_config", "teacher_params", "student_params", "student_metric",
     "latency_ms_teacher", "latency_ms_student", "batch_size", "sequence_length",
     "train_step_ratio", "notes", "split", "extra",
+    # Results over seeds (the comparison runner): student_metric is the mean.
+    "seeds", "mean", "ci95_low", "ci95_high", "p_vs_truncated",
 )
 
 
@@ -143,12 +145,18 @@ def render_markdown(records, notes=None):
             student = r.get("student_config")
             if isinstance(student, dict):
                 student = ", ".join(f"{k}={v}" for k, v in student.items())
+            score = _fmt(r.get("student_metric"), ".4f")
+            if r.get("seeds"):
+                score = (f"{r['mean']:.4f} [{r['ci95_low']:.4f}, {r['ci95_high']:.4f}] "
+                         f"({len(r['seeds'])} seeds" + (
+                             f", p {r['p_vs_truncated']:.3f}" if r.get("p_vs_truncated")
+                             is not None else "") + ")")
             lines.append(
                 "| " + " | ".join([
                     str(r["method"]), str(r["dataset"]), str(r["teacher"]), _fmt(student, ""),
                     f"{_fmt(r.get('teacher_params'), '')} / {_fmt(r.get('student_params'), '')}",
                     str(r["metric"]), _fmt(r["teacher_metric"], ".4f"),
-                    _fmt(r.get("student_metric"), ".4f"), _fmt(r.get("retention"), ".3f"),
+                    score, _fmt(r.get("retention"), ".3f"),
                     f"{_fmt(r.get('latency_ms_teacher'), '.1f')} / "
                     f"{_fmt(r.get('latency_ms_student'), '.1f')}{shape}",
                     _fmt(r.get("speedup"), ".2f"), _fmt(r.get("train_step_ratio"), ".2f"),

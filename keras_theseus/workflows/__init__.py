@@ -13,3 +13,9 @@ from keras_theseus.workflows.report import write_report
 from keras_theseus.workflows.run_status import RunStatus
 from keras_theseus.workflows.run_status import read_status
 from keras_theseus.workflows.clue_baseline import run_clue_baseline
+from keras_theseus.workflows.comparison_config import ComparisonConfig
+from keras_theseus.workflows.comparison_config import MethodSpec
+from keras_theseus.workflows.comparison_config import comparison_config
+from keras_theseus.workflows.comparison import ComparisonResult
+from keras_theseus.workflows.comparison import run_comparison
+from keras_theseus.workflows.comparison import summarize
