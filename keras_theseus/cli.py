@@ -102,11 +102,25 @@ def _compress(args):
     from keras_theseus.datasets import load_dataset
     from keras_theseus.workflows import run_compress_job
 
-    data = load_dataset(args.dataset)
-    run_dir, metrics, run = run_compress_job(
-        data, output_dir=args.output_dir, run_name=args.run_name, overwrite=args.overwrite,
-        quick=args.quick, export=not args.no_export, verbose=args.verbose,
-        **_config_from_args(args))
+    if args.resume:
+        from keras_theseus.workflows.main_job import read_run_config
+
+        defaults = vars(build_parser().parse_args(["compress"]))
+        changed = sorted(f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+                         if k not in ("resume", "verbose", "func") and defaults.get(k) != v)
+        if changed:
+            raise ValueError(f"--resume continues a run with the settings it was started "
+                             f"with; drop {' '.join(changed)}.")
+        saved = read_run_config(args.resume)
+        data = load_dataset(saved["dataset"])
+        run_dir, metrics, run = run_compress_job(data, resume=args.resume, verbose=args.verbose)
+        args.quick = saved["quick"]
+    else:
+        data = load_dataset(args.dataset)
+        run_dir, metrics, run = run_compress_job(
+            data, output_dir=args.output_dir, run_name=args.run_name, overwrite=args.overwrite,
+            quick=args.quick, export=not args.no_export, verbose=args.verbose,
+            **_config_from_args(args))
     extra = []
     if args.quick:
         from keras_theseus.workflows.main_job import quick_subset
@@ -318,6 +332,9 @@ def build_parser():
                         "Theseus successor at least 2 epochs, no XLA, no teacher cache; "
                         "the run dir is <dataset>-quick-<method><layers>-NNN")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel")
+    p.add_argument("--resume", default=None, metavar="RUN_DIR",
+                   help="continue an interrupted run (Ctrl-C, SIGTERM, a crash) from its last "
+                        "finished epoch, with the settings it was started with")
     _add_compression_args(p)
     p.set_defaults(func=_compress, language=None)
 
@@ -423,8 +440,10 @@ def main(argv=None):
     try:
         return args.func(args)
     except KeyboardInterrupt:
+        hint = (" `keras-theseus compress --resume RUN_DIR` continues it from its last "
+                "finished epoch." if args.command == "compress" else "")
         print(f"keras-theseus {args.command}: interrupted (a run directory's status.json "
-              "says so; it is not a finished run).", file=sys.stderr)
+              f"says so; it is not a finished run).{hint}", file=sys.stderr)
         return 130
     except (FileNotFoundError, FileExistsError, ValueError, ModuleNotFoundError) as e:
         # Input problems get one clear line; KERAS_THESEUS_DEBUG=1 shows the traceback.

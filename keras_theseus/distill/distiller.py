@@ -223,6 +223,9 @@ class Distiller(keras.Model):
         self._features = _FeatureModels(
             teacher_features, build_feature_extractor(student, attention_scores=attention))
         self.term_trackers = {t: keras.metrics.Mean(name=t) for t in self.active_terms}
+        # Every weight exists (models and projection): mark built so that
+        # BackupAndRestore can restore into a Distiller that has not run.
+        self.built = True
 
     # ----------------------------------------------------------------- checks
     def _check_compatible(self):

@@ -6,11 +6,13 @@ from keras_theseus.distill.distiller import Distiller
 from keras_theseus.distill.layer_selection import layer_dropped_student
 from keras_theseus.models.classifier import accuracy_metrics
 from keras_theseus.models.classifier import bert_optimizer
+from keras_theseus.models.resumable_fit import fit_resumable
 
 
 def distill_classifier(teacher, train_data, validation_data=None, student=None, num_layers=3,
                        init="spread", epochs=3, learning_rate=1e-4, weight_decay=0.01,
-                       jit_compile="auto", callbacks=None, verbose="auto", **distiller_kwargs):
+                       jit_compile="auto", callbacks=None, verbose="auto", backup_dir=None,
+                       **distiller_kwargs):
     """Distil a fine-tuned classifier into a smaller one with `Distiller.fit`.
 
     Args:
@@ -26,6 +28,8 @@ def distill_classifier(teacher, train_data, validation_data=None, student=None, 
             `"auto"` (XLA except on CPU-only machines, where it measured
             slower), `True` or `False`.
         callbacks: passed to `fit`.
+        backup_dir: resume an interrupted run from here (see
+            `keras_theseus.models.fit_resumable`).
         **distiller_kwargs: `Distiller` arguments (`temperature`, `kd_weight`,
             `label_weight`, `cosine_weight`, `hidden_mse_weight`, ...).
 
@@ -51,6 +55,6 @@ def distill_classifier(teacher, train_data, validation_data=None, student=None, 
     distiller.compile(optimizer=bert_optimizer(learning_rate, weight_decay, total_steps),
                       metrics=accuracy_metrics(),
                       jit_compile=jit_compile)
-    history = distiller.fit(train_data, validation_data=validation_data, epochs=epochs,
-                            callbacks=callbacks, verbose=verbose, shuffle=False)
+    history = fit_resumable(distiller, train_data, backup_dir, validation_data=validation_data,
+                            epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     return student, history

@@ -13,6 +13,8 @@ from keras_theseus.dynabert.trainer import DynaBertTrainer
 from keras_theseus.dynabert.trainer import frozen_copy
 from keras_theseus.models.classifier import accuracy_metrics
 from keras_theseus.models.classifier import bert_optimizer
+from keras_theseus.models.resumable_fit import fit_resumable
+from keras_theseus.models.resumable_fit import stage_dir
 
 
 @dataclasses.dataclass
@@ -30,7 +32,7 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
                    widths=DEFAULT_WIDTHS, depths=DEFAULT_DEPTHS, width_epochs=1,
                    depth_epochs=1, learning_rate=2e-5, hidden_weights=(0.1, 1.0),
                    importance_batches=None, clip_norm=1.0, jit_compile="auto", callbacks=None,
-                   verbose="auto"):
+                   verbose="auto", backup_dir=None):
     """DynaBERT (Hou et al., 2020) from a fine-tuned classifier, through `fit`.
 
     1. Convert `teacher` to a `DynaBertClassifier`, score heads and neurons
@@ -57,6 +59,11 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
             CPU-only machines, where it measured slower), `True` or `False`.
         callbacks: extra callbacks for both phases (e.g.
             `SubnetworkEvaluator`).
+        backup_dir: resume an interrupted run from here: each phase backs up
+            to its own subdirectory (`dynabert_w`, `dynabert`) with weights,
+            masks, optimizer and data order (see
+            `keras_theseus.models.fit_resumable`). Importance and rewiring
+            are recomputed: they are deterministic functions of the teacher.
 
     Returns:
         `DynaBertResult`.
@@ -76,8 +83,9 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
     rewire(model, heads, neurons)
     steps = int(train_data.cardinality())
     histories = []
-    for epochs, depth_list, hidden_weight in ((width_epochs, (1.0,), hidden_weights[0]),
-                                              (depth_epochs, depths, hidden_weights[1])):
+    for stage, epochs, depth_list, hidden_weight in (
+            ("dynabert_w", width_epochs, (1.0,), hidden_weights[0]),
+            ("dynabert", depth_epochs, depths, hidden_weights[1])):
         if not epochs:
             histories.append(None)
             continue
@@ -88,7 +96,7 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
                                      total_steps=steps * epochs if steps > 0 else None),
             metrics=accuracy_metrics(),
             jit_compile=jit_compile)
-        histories.append(trainer.fit(train_data, validation_data=validation_data,
-                                     epochs=epochs, callbacks=callbacks, verbose=verbose,
-                                     shuffle=False))
+        histories.append(fit_resumable(
+            trainer, train_data, stage_dir(backup_dir, stage), validation_data=validation_data,
+            epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False))
     return DynaBertResult(model, heads, neurons, histories[0], histories[1])

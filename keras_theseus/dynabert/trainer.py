@@ -113,6 +113,9 @@ class DynaBertTrainer(keras.Model):
         self.hidden_weight = float(hidden_weight)
         self.label_weight = float(label_weight)
         self.clip_norm = clip_norm
+        # Every weight exists (the student's and teacher's): mark built so
+        # that BackupAndRestore can restore into a trainer that has not run.
+        self.built = True
 
     @property
     def configurations(self):

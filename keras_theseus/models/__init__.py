@@ -20,6 +20,7 @@ from keras_theseus.models.presets import load_tokenizer
 from keras_theseus.models.presets import preset_max_positions
 from keras_theseus.models.presets import preset_num_layers
 from keras_theseus.models.presets import resolve_preset
+from keras_theseus.models.resumable_fit import fit_resumable
 from keras_theseus.models.teacher import finetune_teacher
 from keras_theseus.models.teacher import teacher_cache_path
 from keras_theseus.models.layer_dropping import assemble_classifier

@@ -10,6 +10,7 @@ from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.presets import load_backbone
 from keras_theseus.models.presets import load_preprocessor
+from keras_theseus.models.resumable_fit import fit_resumable
 from keras_theseus.models.vocabulary import unknown_token_rate
 
 # Above this share of [UNK] tokens the preset's vocabulary does not fit the data.
@@ -68,6 +69,7 @@ def finetune_teacher(
     callbacks=None,
     verbose="auto",
     bucket_widths=None,
+    backup_dir=None,
 ):
     """Fine-tune a pretrained encoder into a teacher classifier.
 
@@ -91,6 +93,8 @@ def finetune_teacher(
             `sequence_length`: pad each batch only to its length bucket
             (see `keras_theseus.datasets.bucket_by_length`), which makes
             short texts much cheaper to train on. Part of the cache key.
+        backup_dir: resume an interrupted fine-tune from this directory
+            (see `fit_resumable`).
 
     Returns:
         `(classifier, preprocessor, history)`; `history` is None when the
@@ -118,8 +122,9 @@ def finetune_teacher(
     compile_text_classifier(
         classifier, learning_rate=learning_rate, total_steps=steps, jit_compile=jit_compile
     )
-    history = classifier.fit(
-        train, validation_data=dev, epochs=epochs, callbacks=callbacks, verbose=verbose,
+    history = fit_resumable(
+        classifier, train, backup_dir, validation_data=dev, epochs=epochs, callbacks=callbacks,
+        verbose=verbose,
         shuffle=False,  # the tf.data pipeline shuffles; Keras 3.15 warns otherwise
     )
     if cache:

@@ -5,6 +5,8 @@ import dataclasses
 import keras
 
 from keras_theseus.models.classifier import compile_text_classifier
+from keras_theseus.models.resumable_fit import fit_resumable
+from keras_theseus.models.resumable_fit import stage_dir as _stage_dir
 from keras_theseus.theseus.extraction import extract_successor
 from keras_theseus.theseus import schedules as schedules_lib
 from keras_theseus.theseus.replacement_scheduler import ReplacementScheduler
@@ -58,6 +60,7 @@ def compress_with_theseus(
     verbose="auto",
     kd_weight=0.0,
     temperature=2.0,
+    backup_dir=None,
 ):
     """Stages 2 and 3 of BERT-of-Theseus on a fine-tuned predecessor.
 
@@ -95,6 +98,10 @@ def compress_with_theseus(
             temperature-softened KL to the predecessor's logits with this
             weight (0, the default, is the paper's recipe; see
             `TheseusClassifier`).
+        backup_dir: resume an interrupted run from here: each stage backs
+            up to its own subdirectory (`replacing`, `successor`), with the
+            replacement step, optimizer and data order (see
+            `fit_resumable`); a finished stage is restored, not retrained.
 
     Returns:
         `TheseusResult`.
@@ -133,8 +140,9 @@ def compress_with_theseus(
     )
     compile_text_classifier(theseus, learning_rate=learning_rate, total_steps=replacing_steps,
                             jit_compile=jit_compile)
-    replacing_history = theseus.fit(
-        train_data, validation_data=validation_data, epochs=replacing_epochs, shuffle=False,
+    replacing_history = fit_resumable(
+        theseus, train_data, _stage_dir(backup_dir, "replacing"),
+        validation_data=validation_data, epochs=replacing_epochs, shuffle=False,
         callbacks=setter + list(replacing_callbacks or []),
         verbose=verbose,
     )
@@ -145,8 +153,9 @@ def compress_with_theseus(
             successor, learning_rate=successor_learning_rate or learning_rate,
             total_steps=steps_per_epoch * successor_epochs, jit_compile=jit_compile,
         )
-        successor_history = successor.fit(
-            train_data, validation_data=validation_data, epochs=successor_epochs, shuffle=False,
+        successor_history = fit_resumable(
+            successor, train_data, _stage_dir(backup_dir, "successor"),
+            validation_data=validation_data, epochs=successor_epochs, shuffle=False,
             callbacks=list(successor_callbacks or []), verbose=verbose,
         )
     return TheseusResult(successor, theseus, replacing_history, successor_history)

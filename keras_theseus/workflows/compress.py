@@ -13,6 +13,7 @@ from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.presets import check_sequence_length
 from keras_theseus.models.presets import preset_max_positions
 from keras_theseus.models.presets import preset_num_layers
+from keras_theseus.models.resumable_fit import stage_dir
 from keras_theseus.theseus.theseus_classifier import successor_depths
 from keras_theseus.models.teacher import DEFAULT_TEACHER_LEARNING_RATE
 from keras_theseus.models.teacher import finetune_teacher
@@ -132,13 +133,19 @@ class CompressionRun:
     histories: dict
 
 
-def compress_classifier(data, config=None, verbose="auto", **overrides):
+def compress_classifier(data, config=None, verbose="auto", checkpoint_dir=None, **overrides):
     """Fine-tune (or reuse) a teacher on `data`, then compress it.
 
     Args:
         data: a `TextClassificationData` (built-in loaders, `load_clue`).
         config: a `CompressionConfig`; keyword `overrides` replace fields.
         verbose: `fit` verbosity (1 = progress bars).
+        checkpoint_dir: back up every training stage here (teacher,
+            compression stages: weights, optimizer, schedule state, masks,
+            data order) and, when called again with the same directory after
+            an interruption, continue from the last finished epoch; finished
+            stages are restored, not retrained (`fit_resumable`). The same
+            seed then gives the result an uninterrupted run gives.
 
     Returns:
         `CompressionRun`.
@@ -157,8 +164,14 @@ def compress_classifier(data, config=None, verbose="auto", **overrides):
         data, preset=config.preset, sequence_length=config.sequence_length,
         epochs=config.teacher_epochs, batch_size=config.batch_size,
         learning_rate=config.teacher_learning_rate, seed=config.seed,
-        cache=config.cache_teacher, jit_compile=config.jit_compile, verbose=verbose)
+        cache=config.cache_teacher, jit_compile=config.jit_compile, verbose=verbose,
+        backup_dir=stage_dir(checkpoint_dir, "teacher"))
     wall = {"teacher": time.perf_counter() - start}
+    # tf.data's seeded shuffle also depends on the global seed, which a
+    # teacher fine-tune sets and a cache hit does not: set it here, so the
+    # student trains on the same order whether the teacher was cached,
+    # trained now or restored by a resumed run.
+    keras.utils.set_random_seed(config.seed)
     train = data.tf_dataset("train", preprocessor, batch_size=config.batch_size,
                             seed=config.seed)
     dev = data.tf_dataset("dev", preprocessor, batch_size=2 * config.batch_size)
@@ -171,7 +184,8 @@ def compress_classifier(data, config=None, verbose="auto", **overrides):
             teacher, train, dev, num_successor_layers=config.num_layers,
             replacing_epochs=config.epochs, successor_epochs=config.successor_epochs,
             learning_rate=config.learning_rate, seed=config.seed,
-            jit_compile=config.jit_compile, verbose=verbose)
+            jit_compile=config.jit_compile, verbose=verbose,
+            backup_dir=stage_dir(checkpoint_dir, "theseus"))
         student = result.successor
         histories["replacing"] = result.replacing_history
         if result.successor_history is not None:
@@ -191,7 +205,7 @@ def compress_classifier(data, config=None, verbose="auto", **overrides):
             depths=sorted({*DEFAULT_DEPTHS, depth}, reverse=True),
             width_epochs=config.epochs, depth_epochs=config.epochs,
             learning_rate=config.learning_rate, jit_compile=config.jit_compile,
-            verbose=verbose)
+            verbose=verbose, backup_dir=stage_dir(checkpoint_dir, "dynabert"))
         student = extract_subnetwork(result.model, config.width, depth)
         histories["dynabert_w"] = result.width_history
         histories["dynabert"] = result.depth_history
@@ -201,7 +215,8 @@ def compress_classifier(data, config=None, verbose="auto", **overrides):
         student, history = distill_classifier(
             teacher, train, dev, num_layers=config.num_layers, epochs=config.epochs,
             learning_rate=config.learning_rate, jit_compile=config.jit_compile,
-            verbose=verbose, temperature=2.0, kd_weight=1.0, label_weight=1.0)
+            verbose=verbose, temperature=2.0, kd_weight=1.0, label_weight=1.0,
+            backup_dir=stage_dir(checkpoint_dir, "distill"))
         histories["distill"] = history
     wall["compress"] = time.perf_counter() - start
     for model in (teacher, student):

@@ -1,7 +1,9 @@
 """The main job: teacher → compressed student → evaluation → export → report."""
 
 import dataclasses
+import json
 import os
+import shutil
 
 from keras_theseus.workflows.compress import CompressionConfig
 from keras_theseus.workflows.compress import check_against_teacher
@@ -10,6 +12,13 @@ from keras_theseus.workflows.compress import new_run_dir
 from keras_theseus.workflows.report import evaluate_run
 from keras_theseus.workflows.report import write_report
 from keras_theseus.workflows.run_status import RunStatus
+from keras_theseus.workflows.run_status import read_status
+
+RUN_CONFIG_FILE = "run_config.json"
+CHECKPOINT_DIR = "checkpoints"
+# What the save/report stages write; a resumed run removes partial ones.
+RUN_OUTPUTS = ("student.keras", "student_hf", "serving", "report.md", "metrics.csv",
+               "accuracy_vs_latency.png")
 
 QUICK_ROWS = {"train": 2048, "dev": 128, "test": 256}
 
@@ -92,8 +101,26 @@ def loading_notes(sequence_length, pair=False):
     ]
 
 
+def read_run_config(run_dir):
+    """The settings a `run_compress_job` run directory was started with.
+
+    Raises:
+        FileNotFoundError: `run_dir` is not such a directory.
+        ValueError: the run is already complete.
+    """
+    path = os.path.join(run_dir, RUN_CONFIG_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{run_dir} is not a resumable run directory (no "
+                                f"{RUN_CONFIG_FILE}; runs started before 0.3 cannot resume).")
+    if read_status(run_dir)["status"] == "complete":
+        raise ValueError(f"{run_dir} is complete; nothing to resume.")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overwrite=False,
-                     quick=False, export=True, latency_repeats=10, verbose=1, **config):
+                     quick=False, export=True, latency_repeats=10, verbose=1, resume=None,
+                     **config):
     """Compress a classifier end to end and write a report directory.
 
     Fine-tunes (or reuses a cached) teacher, compresses it (`method=`
@@ -122,6 +149,13 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
         export: write the SavedModel.
         latency_repeats: timed rounds per latency shape.
         verbose: `fit` verbosity (1 = progress bars).
+        resume: the directory of an interrupted run: continue it with the
+            settings it was started with (`run_config.json`; passing other
+            settings is an error) from the last finished epoch of its last
+            stage. Every stage backs up to `<run_dir>/checkpoints/` after
+            each epoch (weights, optimizer, Theseus schedule step, DynaBERT
+            masks, data order); the directory is removed once the run is
+            complete. Same seed, same result as an uninterrupted run.
         **config: `CompressionConfig` fields.
 
     Returns:
@@ -133,7 +167,29 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
     run_dir, metrics, run = run_compress_job(data, method="theseus", num_layers=3)
     ```
     """
+    if resume is not None:
+        given = {k: v for k, v in config.items() if v is not None}
+        if given or quick or run_name or overwrite:
+            raise ValueError("`resume` continues a run with the settings it was started with; "
+                             f"do not pass others. Received: {sorted(given) or 'quick/run_name'}")
+        saved = read_run_config(resume)
+        cfg = CompressionConfig(**saved["config"])
+        quick, export = saved["quick"], saved["export"]
+        latency_repeats = saved["latency_repeats"]
+        if data.name != saved["dataset"]:
+            raise ValueError(f"{resume} was started on dataset {saved['dataset']!r}; "
+                             f"received {data.name!r}.")
+        data = quick_subset(data) if quick else data
+        run_dir = resume
+        for name in RUN_OUTPUTS:  # a stage interrupted mid-write starts over
+            path = os.path.join(run_dir, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+        return _run_stages(run_dir, data, cfg, quick, export, latency_repeats, verbose)
     cfg = CompressionConfig(**config)
+    dataset_name = data.name
     if quick:
         data = quick_subset(data)
         # Tried on movie reviews, seed 0 (2 cores): 1024 rows x 1 teacher
@@ -152,9 +208,18 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
     check_against_teacher(cfg)  # before the run directory exists
     run_dir = new_run_dir(output_dir, f"{data.name}-{cfg.method}{cfg.num_layers}",
                           run_name=run_name, overwrite=overwrite)
+    with open(os.path.join(run_dir, RUN_CONFIG_FILE), "w", encoding="utf-8") as f:
+        json.dump({"dataset": dataset_name, "config": dataclasses.asdict(cfg), "quick": quick,
+                   "export": export, "latency_repeats": latency_repeats}, f, indent=1)
+        f.write("\n")
+    return _run_stages(run_dir, data, cfg, quick, export, latency_repeats, verbose)
+
+
+def _run_stages(run_dir, data, cfg, quick, export, latency_repeats, verbose):
+    checkpoints = os.path.join(run_dir, CHECKPOINT_DIR)
     with RunStatus(run_dir) as status:
         status.stage("compress")
-        run = compress_classifier(data, cfg, verbose=verbose)
+        run = compress_classifier(data, cfg, verbose=verbose, checkpoint_dir=checkpoints)
         status.stage("evaluate")
         metrics = evaluate_run(run, data, split="test", latency_repeats=latency_repeats)
         status.stage("save")
@@ -165,4 +230,6 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
         write_report(run_dir, metrics, run, data, files=files,
                      notes=loading_notes(cfg.sequence_length, pair=pair),
                      preface=[smoke_test_note(data, cfg)] if quick else ())
+        # Backups are for resuming; a complete run does not need them.
+        shutil.rmtree(checkpoints, ignore_errors=True)
     return run_dir, metrics, run

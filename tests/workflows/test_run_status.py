@@ -62,3 +62,70 @@ def test_sigterm_mid_run_leaves_an_interrupted_run(tiny_checkpoint, tmp_path):
     record = json.loads((run / "status.json").read_text())
     assert (record["status"], record["stage"]) == ("interrupted", "compress")
     assert not (run / "report.md").exists()
+
+
+def _wait_for(path, deadline, process):
+    while not os.path.isfile(path):
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("method", ["theseus"])
+def test_resume_after_sigterm_gives_the_uninterrupted_result(method, tiny_checkpoint, tmp_path,
+                                                             monkeypatch):
+    """Kill a real run mid-stage-2, `--resume` it, compare with an uninterrupted run."""
+    import keras
+    import numpy as np
+
+    from keras_theseus import cli
+
+    monkeypatch.setenv("KERAS_THESEUS_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["compress", "--quick", "--preset", tiny_checkpoint, "--method", method,
+            "--layers", "1", "--teacher-epochs", "2", "--epochs", "3",
+            "--successor-epochs", "2", "--no-export", "--output-dir", str(tmp_path / "runs"),
+            "--verbose", "0"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_theseus.cli", *args, "--run-name", "killed"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(tmp_path))
+    killed = tmp_path / "runs" / "killed"
+    # Epoch 1 of stage 2 is backed up: kill the run inside epoch 2.
+    _wait_for(str(killed / "checkpoints" / "theseus" / "replacing" / "training_metadata.json"),
+              time.time() + 300, process)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-3000:]
+    assert "--resume RUN_DIR" in err
+    assert read_status(str(killed))["status"] == "interrupted"
+    assert cli.main(["compress", "--resume", str(killed), "--verbose", "0"]) == 0
+    assert read_status(str(killed))["status"] == "complete"
+    assert not (killed / "checkpoints").exists()   # backups go once the run is complete
+    assert cli.main([*args, "--run-name", "straight"]) == 0
+    straight = tmp_path / "runs" / "straight"
+    resumed_metrics = (killed / "metrics.csv").read_text().splitlines()
+    straight_metrics = (straight / "metrics.csv").read_text().splitlines()
+    accuracy = resumed_metrics[0].split(",").index("test_accuracy")
+    assert [r.split(",")[accuracy] for r in resumed_metrics] == [
+        r.split(",")[accuracy] for r in straight_metrics]
+    a = keras.saving.load_model(str(killed / "student.keras")).get_weights()
+    b = keras.saving.load_model(str(straight / "student.keras")).get_weights()
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, atol=1e-5)
+
+
+def test_resume_refuses_what_it_cannot_continue(tmp_path, capsys):
+    from keras_theseus import cli
+
+    (tmp_path / "old").mkdir()
+    assert cli.main(["compress", "--resume", str(tmp_path / "old")]) == 1
+    assert "is not a resumable run directory" in capsys.readouterr().err
+    assert cli.main(["compress", "--resume", str(tmp_path / "old"), "--layers", "2"]) == 1
+    assert "drop --layers" in capsys.readouterr().err
+    done = tmp_path / "done"
+    done.mkdir()
+    (done / "run_config.json").write_text("{}")
+    with RunStatus(str(done)):
+        pass
+    assert cli.main(["compress", "--resume", str(done)]) == 1
+    assert "is complete; nothing to resume" in capsys.readouterr().err

@@ -1,0 +1,121 @@
+"""`model.fit` that continues after an interruption exactly where it stopped."""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+
+def backed_up_epochs(backup_dir):
+    """Epochs a `BackupAndRestore` directory has finished (0 if none)."""
+    path = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.isfile(path):
+        return 0
+    with open(path, encoding="utf-8") as f:
+        return int(json.load(f)["epoch"])
+
+
+SEED_STATES_FILE = "seed_generator_states.npz"
+
+
+def _seed_states(model):
+    # Dropout layers draw from SeedGenerator state variables, which
+    # `save_weights` (and so BackupAndRestore) leaves out.
+    return [generator.state for layer in model._flatten_layers(include_self=True)
+            for generator in layer._seed_generators]
+
+
+class _SeedStateBackup(keras.callbacks.Callback):
+    """Backs up and restores the model's random-seed states beside BackupAndRestore."""
+
+    def __init__(self, backup_dir):
+        super().__init__()
+        self.path = os.path.join(backup_dir, SEED_STATES_FILE)
+
+    def on_train_begin(self, logs=None):
+        if os.path.isfile(self.path):
+            saved = np.load(self.path)
+            states = _seed_states(self.model)
+            if len(saved.files) != len(states):
+                raise ValueError(f"{self.path} holds {len(saved.files)} seed states; the "
+                                 f"model has {len(states)}: it is not this model's backup.")
+            for i, state in enumerate(states):
+                state.assign(saved[f"s{i}"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        staging = self.path + ".tmp.npz"
+        np.savez(staging, **{f"s{i}": np.asarray(state.numpy())
+                             for i, state in enumerate(_seed_states(self.model))})
+        os.replace(staging, self.path)
+
+
+def stage_dir(backup_dir, stage):
+    """`<backup_dir>/<stage>`, or None without a backup directory."""
+    return None if backup_dir is None else os.path.join(backup_dir, stage)
+
+
+def fit_resumable(model, train_data, backup_dir=None, callbacks=None, **fit_kwargs):
+    """`model.fit(train_data, ...)`, resumable from `backup_dir`.
+
+    With `backup_dir`, a `keras.callbacks.BackupAndRestore` saves the model,
+    its optimizer state and every variable it owns (a Theseus model's
+    replacement step, DynaBERT's masks) after each epoch, with the dropout
+    layers' seed states beside it (`save_weights` leaves them out), and
+    keeps them after training (`delete_checkpoint=False`). A second call with the same directory restores them and trains only the
+    remaining epochs; a finished stage trains none and returns with its
+    final weights, so a multi-stage recipe can simply be re-run.
+
+    The training order is restored too: with `backup_dir` the dataset is
+    read as one repeated stream (`repeat()`, `steps_per_epoch` its length),
+    a resumed fit skips the finished epochs' batches, and the resumed epochs
+    see what they would have seen. Without that, a resumed run would repeat
+    epoch 1's order and end elsewhere. (The stream's epoch orders are other
+    draws of the same seeded shuffle than a plain `fit` takes, so a run with
+    `backup_dir` and one without differ like two seeds' orders.)
+
+    Args:
+        model: a compiled, built Keras model.
+        train_data: the training `tf.data.Dataset` (the same object for all
+            stages that share it, as in an uninterrupted run).
+        backup_dir: where the backup lives; None is a plain `fit`.
+        callbacks: extra callbacks.
+        **fit_kwargs: passed to `fit` (`epochs`, `validation_data`, ...).
+
+    Returns:
+        The `History` of the epochs trained by this call.
+
+    Example:
+    ```python
+    history = fit_resumable(model, train_ds, "run/checkpoints/finetune", epochs=3)
+    # killed in epoch 3? the same call trains epoch 3 only, in the same order
+    ```
+    """
+    callbacks = list(callbacks or [])
+    if backup_dir is not None:
+        done = min(backed_up_epochs(backup_dir), fit_kwargs.get("epochs", 1))
+        steps = int(train_data.cardinality())
+        if steps < 1:
+            raise ValueError("A resumable `fit` needs a finite dataset of known length "
+                             f"(cardinality {steps}); use `assert_cardinality` or pass "
+                             "`backup_dir=None`.")
+        # Keras makes a fresh iterator (a new shuffle order) for each epoch of
+        # a finite dataset, and one more at each epoch's end that it drops,
+        # so epoch k reads the shuffle stream's (2k-1)-th order. One iterator
+        # over `repeat()` reads orders 1, 2, 3, ...: skipping the finished
+        # epochs' batches then starts exactly where the interrupted run was.
+        epochs = fit_kwargs.get("epochs", 1)
+        if done == epochs:
+            # A finished stage trains nothing, but a later stage reading the
+            # same dataset must find its shuffle where the uninterrupted run
+            # left it: every iteration of a dataset object (and of datasets
+            # made from it) draws the next order, and the uninterrupted fit
+            # drew one per epoch plus one more, started by Keras' read-ahead
+            # of the batch after its last step. Draw as many.
+            for _ in train_data.repeat().take(done * steps + 1):
+                pass
+        train_data = train_data.repeat().skip(done * steps)
+        fit_kwargs["steps_per_epoch"] = steps
+        callbacks[:0] = [keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
+                         _SeedStateBackup(backup_dir)]
+    return model.fit(train_data, callbacks=callbacks, **fit_kwargs)
