@@ -60,6 +60,7 @@ def compress_with_theseus(
     verbose="auto",
     kd_weight=0.0,
     temperature=2.0,
+    successor_kd_weight=0.0,
     backup_dir=None,
 ):
     """Stages 2 and 3 of BERT-of-Theseus on a fine-tuned predecessor.
@@ -98,6 +99,9 @@ def compress_with_theseus(
             temperature-softened KL to the predecessor's logits with this
             weight (0, the default, is the paper's recipe; see
             `TheseusClassifier`).
+        successor_kd_weight: > 0 makes stage 3 a distillation from the
+            predecessor (`distill_classifier`: KD at `temperature` with this
+            weight plus the hard labels) instead of plain fine-tuning.
         backup_dir: resume an interrupted run from here: each stage backs
             up to its own subdirectory (`replacing`, `successor`), with the
             replacement step, optimizer and data order (see
@@ -148,7 +152,18 @@ def compress_with_theseus(
     )
     successor = extract_successor(theseus)
     successor_history = None
-    if successor_epochs:
+    if successor_epochs and successor_kd_weight:
+        from keras_theseus.distill.recipe import distill_classifier
+
+        # Stage 3 as distillation: the successor keeps learning the
+        # predecessor's soft targets instead of the hard labels alone.
+        successor, successor_history = distill_classifier(
+            predecessor, train_data, validation_data, student=successor,
+            epochs=successor_epochs, learning_rate=successor_learning_rate or learning_rate,
+            jit_compile=jit_compile, callbacks=successor_callbacks, verbose=verbose,
+            backup_dir=_stage_dir(backup_dir, "successor"), kd_weight=successor_kd_weight,
+            label_weight=1.0, temperature=temperature)
+    elif successor_epochs:
         compile_text_classifier(
             successor, learning_rate=successor_learning_rate or learning_rate,
             total_steps=steps_per_epoch * successor_epochs, jit_compile=jit_compile,

@@ -30,6 +30,10 @@ METHOD_OPTIONS = {
     # a k-layer student.
     "dynabert": {"width": 1.0, "finetune_epochs": 1},
 }
+# Options a variant may set that enter its identity (and cache key) only
+# when set: added after cells were cached, they keep those cells valid.
+# `successor_kd_weight` > 0 distils Theseus' stage 3 from the predecessor.
+OPTIONAL_METHOD_OPTIONS = {"theseus": {"successor_kd_weight": 0.0}}
 # Shorthands for common variants.
 METHOD_ALIASES = {
     "pretrained_truncated": {"method": "truncated", "source": "pretrained"},
@@ -101,10 +105,11 @@ def method_spec(entry, key="methods"):
     if not isinstance(label, str) or not label:
         _fail(f"{key}.label", "a non-empty string", label)
     options = copy.deepcopy(METHOD_OPTIONS[name])
-    unknown = sorted(set(entry) - set(options) - {"learning_rate", "epochs"})
+    optional = {"learning_rate", "epochs", *OPTIONAL_METHOD_OPTIONS.get(name, {})}
+    unknown = sorted(set(entry) - set(options) - optional)
     if unknown:
-        _fail(f"{key}[{label}]", f"options among {sorted(options)} (+ learning_rate, epochs)",
-              unknown)
+        _fail(f"{key}[{label}]",
+              f"options among {sorted(options)} (+ {', '.join(sorted(optional))})", unknown)
     options.update(entry)
     for option in ("learning_rate",):
         if option in options:

@@ -82,7 +82,7 @@ def train_student(spec, teacher, train, num_layers, seed, training, preset=None,
             learning_rate=learning_rate, train_embeddings=options["train_embeddings"],
             train_classifier=options["train_classifier"], seed=seed,
             kd_weight=options["kd_weight"], temperature=options["temperature"],
-            verbose=verbose)
+            successor_kd_weight=options.get("successor_kd_weight", 0.0), verbose=verbose)
         histories = {"replacing": result.replacing_history.history}
         if result.successor_history is not None:
             histories["successor"] = result.successor_history.history

@@ -3,6 +3,7 @@
 import os
 
 from keras_theseus.version import __version__
+from keras_theseus.workflows.report import save_figure
 
 
 def _pct(value):
@@ -28,13 +29,7 @@ def plot_accuracy_vs_speedup(summary, teacher_accuracy, path, title=""):
                 textcoords="offset points", xytext=(2, 3), color="grey")
     ax.set_xlabel("speedup over the teacher (measured latency ratio)")
     ax.set_ylabel("test accuracy (%), mean ± 95% CI over seeds")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.margins(0.2)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, ax, path, title, margins=0.2)
 
 
 def summary_markdown(summary, baseline):

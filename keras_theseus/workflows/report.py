@@ -85,9 +85,16 @@ def plot_accuracy_vs_latency(metrics, path, accuracy_column, latency_column, tit
                     textcoords="offset points", xytext=(6, 4))
     ax.set_xlabel(f"latency, ms ({latency_column.split('_')[-1]}, median)")
     ax.set_ylabel(f"{accuracy_column.replace('_', ' ')} (%)")
+    return save_figure(fig, ax, path, title, margins=0.25)
+
+
+def save_figure(fig, ax, path, title="", margins=0.25):
+    """Title, grid and margins as every report plot has them; save the PNG and close."""
+    import matplotlib.pyplot as plt
+
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.margins(0.25)
+    ax.margins(margins)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

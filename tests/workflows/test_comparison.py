@@ -97,7 +97,8 @@ def test_a_changed_setting_never_reuses_a_cell(tiny_checkpoint, tmp_path, isolat
 
 @pytest.mark.parametrize("entry", [
     "kd_hidden", "pretrained_truncated", "dynabert",
-    {"method": "theseus", "init": "searched", "schedule": "constant", "base": 0.5},
+    {"method": "theseus", "init": "searched", "schedule": "constant", "base": 0.5,
+     "successor_kd_weight": 1.0},
 ])
 def test_every_method_trains_a_plain_keras_hub_student(tiny_checkpoint, entry):
     from keras_theseus.models import finetune_teacher
