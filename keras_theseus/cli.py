@@ -147,7 +147,7 @@ def _compare(args):
     from keras_theseus.workflows import run_comparison
 
     overrides = {"seeds": args.seeds, "methods": args.methods, "num_layers": args.layers,
-                 "datasets": args.datasets, "name": args.name}
+                 "datasets": args.datasets, "name": args.name, "baseline": args.baseline}
     if args.limit_train_rows:
         source = comparison_config(args.config) if args.config else comparison_config()
         overrides["training"] = {**source.training, "limit_train_rows": args.limit_train_rows}
@@ -373,6 +373,8 @@ def build_parser():
                         "searched_truncated, kd, kd_hidden, theseus, theseus_kd, dynabert)")
     p.add_argument("--layers", type=int, nargs="+", default=None, help="student depths")
     p.add_argument("--seeds", type=int, default=None, help="seeds per cell: 0..N-1")
+    p.add_argument("--baseline", default=None,
+                   help="the method label the others are tested against (default truncated)")
     p.add_argument("--limit-train-rows", type=int, default=None,
                    help="train on the first N rows only (a smoke grid)")
     p.add_argument("--name", default=None, help="names the run directory compare-<name>-NNN")
