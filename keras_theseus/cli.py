@@ -98,6 +98,20 @@ def _print_summary(run_dir, metrics, extra=()):
     print(f"report: {os.path.join(run_dir, 'report.md')}")
 
 
+def _changed_flags(args, command, allowed=("resume", "verbose", "func")):
+    """Flags given on the command line with a value other than their default."""
+    defaults = vars(build_parser().parse_args([command]))
+    return sorted(f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+                  if k not in allowed and defaults.get(k) != v)
+
+
+def _reject_flags_with_resume(args, command, allowed=()):
+    changed = _changed_flags(args, command, ("resume", "verbose", "func", *allowed))
+    if changed:
+        raise ValueError(f"--resume continues a run with the settings it was started "
+                         f"with; drop {' '.join(changed)}.")
+
+
 def _compress(args):
     from keras_theseus.datasets import load_dataset
     from keras_theseus.workflows import run_compress_job
@@ -105,12 +119,7 @@ def _compress(args):
     if args.resume:
         from keras_theseus.workflows.main_job import read_run_config
 
-        defaults = vars(build_parser().parse_args(["compress"]))
-        changed = sorted(f"--{k.replace('_', '-')}" for k, v in vars(args).items()
-                         if k not in ("resume", "verbose", "func") and defaults.get(k) != v)
-        if changed:
-            raise ValueError(f"--resume continues a run with the settings it was started "
-                             f"with; drop {' '.join(changed)}.")
+        _reject_flags_with_resume(args, "compress")
         saved = read_run_config(args.resume)
         data = load_dataset(saved["dataset"])
         run_dir, metrics, run = run_compress_job(data, resume=args.resume, verbose=args.verbose)
@@ -134,10 +143,27 @@ def _compress(args):
 def _clue(args):
     from keras_theseus.workflows import run_clue_baseline
 
-    run_dir, metrics, submission = run_clue_baseline(
-        args.task, args.data_dir, output_dir=args.output_dir, run_name=args.run_name,
-        overwrite=args.overwrite, export=args.export, verbose=args.verbose,
-        **_config_from_args(args))
+    if args.resume:
+        from keras_theseus.workflows.main_job import read_run_config
+
+        # TASK and --data-dir may be given again (the data may have moved).
+        _reject_flags_with_resume(args, "clue", allowed=("task", "data_dir"))
+        saved = read_run_config(args.resume)
+        if args.task is not None and args.task != saved.get("task"):
+            raise ValueError(f"--resume: {args.resume} was started on CLUE task "
+                             f"{saved.get('task')!r}; received {args.task!r}.")
+        run_dir, metrics, submission = run_clue_baseline(
+            saved["task"], args.data_dir or saved["data_dir"], resume=args.resume,
+            verbose=args.verbose)
+    else:
+        missing = [name for name, value in (("TASK", args.task), ("--data-dir", args.data_dir))
+                   if value is None]
+        if missing:
+            raise ValueError(f"{' and '.join(missing)} required (or --resume RUN_DIR).")
+        run_dir, metrics, submission = run_clue_baseline(
+            args.task, args.data_dir, output_dir=args.output_dir, run_name=args.run_name,
+            overwrite=args.overwrite, export=args.export, verbose=args.verbose,
+            **_config_from_args(args))
     _print_summary(run_dir, metrics, [f"submission: {submission}"])
     return 0
 
@@ -346,11 +372,17 @@ def build_parser():
                     "predictions. Download the task zip from "
                     "https://storage.googleapis.com/cluebenchmark/tasks/<task>_public.zip "
                     "and unzip it into DATA_DIR/<task>/.")
-    p.add_argument("task", choices=tuple(CLUE_TASKS))
-    p.add_argument("--data-dir", required=True,
-                   help="directory holding <task>/train.json, dev.json, test.json")
+    p.add_argument("task", nargs="?", choices=tuple(CLUE_TASKS),
+                   help="the CLUE task (not needed with --resume)")
+    p.add_argument("--data-dir", default=None,
+                   help="directory holding <task>/train.json, dev.json, test.json "
+                        "(required unless --resume)")
     p.add_argument("--output-dir", default="clue_runs")
     p.add_argument("--export", action="store_true", help="also write the SavedModel")
+    p.add_argument("--resume", default=None, metavar="RUN_DIR",
+                   help="continue an interrupted CLUE run from its last finished epoch, "
+                        "with the settings (task, data dir, compression flags) it was "
+                        "started with")
     _add_compression_args(p, default_length=128, default_epochs=3)
     p.set_defaults(func=_clue, language="zh")
 
@@ -442,8 +474,8 @@ def main(argv=None):
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        hint = (" `keras-theseus compress --resume RUN_DIR` continues it from its last "
-                "finished epoch." if args.command == "compress" else "")
+        hint = (f" `keras-theseus {args.command} --resume RUN_DIR` continues it from its "
+                "last finished epoch." if args.command in ("compress", "clue") else "")
         print(f"keras-theseus {args.command}: interrupted (a run directory's status.json "
               f"says so; it is not a finished run).{hint}", file=sys.stderr)
         return 130

@@ -73,6 +73,21 @@ def write_hf_checkpoint(directory, num_layers=2, hidden=32, heads=4, intermediat
 _erf = np.vectorize(math.erf)
 
 
+def write_clue_checkpoint(directory, clue_dir, task="afqmc"):
+    """A tiny random Chinese checkpoint whose vocabulary is every character of a CLUE fixture."""
+    chars = set()
+    for split in ("train.json", "dev.json", "test.json"):
+        with open(os.path.join(clue_dir, task, split), encoding="utf-8") as f:
+            for line in f:
+                record = json.loads(line)
+                chars.update(record["sentence1"] + record["sentence2"])
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(
+        c for c in chars if not c.isspace())
+    write_hf_checkpoint(str(directory), num_layers=2, hidden=32, heads=4, intermediate=64,
+                        max_positions=40, vocabulary=vocabulary)
+    return str(directory)
+
+
 def numpy_bert_forward(weights, config, token_ids, segment_ids, padding_mask):
     """Independent float64 numpy BERT forward pass from HF-named weights.
 

@@ -7,6 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
+from bert_fixtures import write_clue_checkpoint
 from bert_fixtures import write_hf_checkpoint
 
 from keras_theseus.datasets import load_clue
@@ -102,17 +103,7 @@ def test_compress_report_and_export(tmp_path, tiny_checkpoint):
 
 
 def _chinese_checkpoint(path):
-    chars = set()
-    for split in ("train.json", "dev.json", "test.json"):
-        with open(os.path.join(CLUE_FIXTURES, "afqmc", split), encoding="utf-8") as f:
-            for line in f:
-                record = json.loads(line)
-                chars.update(record["sentence1"] + record["sentence2"])
-    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(
-        c for c in chars if not c.isspace())
-    write_hf_checkpoint(str(path), num_layers=2, hidden=32, heads=4, intermediate=64,
-                        max_positions=40, vocabulary=vocabulary)
-    return str(path)
+    return write_clue_checkpoint(path, CLUE_FIXTURES)
 
 
 def test_clue_baseline_writes_a_valid_submission(tmp_path):

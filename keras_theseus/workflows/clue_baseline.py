@@ -1,6 +1,7 @@
 """CLUE baseline: fine-tune a teacher, compress it, score dev, write the submission."""
 
 import os
+import shutil
 
 import numpy as np
 
@@ -10,15 +11,19 @@ from keras_theseus.workflows.compress import CompressionConfig
 from keras_theseus.workflows.compress import check_against_teacher
 from keras_theseus.workflows.compress import compress_classifier
 from keras_theseus.workflows.compress import new_run_dir
+from keras_theseus.workflows.main_job import CHECKPOINT_DIR
+from keras_theseus.workflows.main_job import RUN_OUTPUTS
 from keras_theseus.workflows.main_job import loading_notes
+from keras_theseus.workflows.main_job import resume_settings
 from keras_theseus.workflows.main_job import save_student
+from keras_theseus.workflows.main_job import write_run_config
 from keras_theseus.workflows.report import evaluate_run
 from keras_theseus.workflows.report import write_report
 from keras_theseus.workflows.run_status import RunStatus
 
 
 def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, overwrite=False,
-                      export=False, latency_repeats=5, verbose=1, **config):
+                      export=False, latency_repeats=5, verbose=1, resume=None, **config):
     """One CLUE task end to end: teacher → compressed student → dev → submission.
 
     Loads the official files (`load_clue`), fine-tunes the teacher (cached,
@@ -36,6 +41,10 @@ def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, ove
         export: also write the TF Serving SavedModel.
         latency_repeats: timed rounds per latency shape.
         verbose: `fit` verbosity.
+        resume: the directory of an interrupted run: continue it from its
+            last finished epoch with the settings it was started with
+            (`run_config.json`; `task` and `data_dir` must name the same
+            task, other settings are an error), as `run_compress_job` does.
         **config: `CompressionConfig` fields (`preset`, `method`,
             `num_layers`, `sequence_length`, `teacher_epochs`, `epochs`, ...).
 
@@ -50,23 +59,40 @@ def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, ove
     ```
     """
     data = load_clue(task, data_dir)
-    cfg = CompressionConfig(**{"sequence_length": 128, **config}).validate()
-    check_against_teacher(cfg)  # before the run directory exists
-    run_dir = new_run_dir(output_dir, f"{data.task.name}-{cfg.method}{cfg.num_layers}",
-                          run_name=run_name, overwrite=overwrite)
-    with RunStatus(run_dir):
-        run = compress_classifier(data, cfg, verbose=verbose)
+    if resume is not None:
+        saved, cfg = resume_settings(resume, config, run_name=run_name, overwrite=overwrite,
+                                     outputs=RUN_OUTPUTS + (data.task.submission_name,))
+        if saved.get("task") != data.task.name:
+            raise ValueError(f"{resume} was started on CLUE task {saved.get('task')!r}; "
+                             f"received {data.task.name!r}.")
+        export, latency_repeats, run_dir = saved["export"], saved["latency_repeats"], resume
+    else:
+        cfg = CompressionConfig(**{"sequence_length": 128, **config}).validate()
+        check_against_teacher(cfg)  # before the run directory exists
+        run_dir = new_run_dir(output_dir, f"{data.task.name}-{cfg.method}{cfg.num_layers}",
+                              run_name=run_name, overwrite=overwrite)
+        write_run_config(run_dir, cfg, task=data.task.name,
+                         data_dir=os.path.abspath(data_dir), export=export,
+                         latency_repeats=latency_repeats)
+    checkpoints = os.path.join(run_dir, CHECKPOINT_DIR)
+    with RunStatus(run_dir) as status:
+        status.stage("compress")
+        run = compress_classifier(data, cfg, verbose=verbose, checkpoint_dir=checkpoints)
+        status.stage("evaluate")
         metrics = evaluate_run(run, data, split="dev", latency_repeats=latency_repeats)
         logits = run.student.predict(data.tf_dataset("test", run.preprocessor, batch_size=64),
                                      verbose=0)
+        status.stage("save")
         submission = write_clue_submission(
             os.path.join(run_dir, data.task.submission_name), data, np.asarray(logits))
         files = save_student(run, run_dir, export=export, single_sentence=not data.task.pair,
                              label_names=list(data.label_names))
         files[f"CLUE submission, {len(data.test)} test predictions"] = submission
+        status.stage("report")
         write_report(run_dir, metrics, run, data, files=files,
                      title=f"CLUE {data.task.name}: {cfg.method} to {cfg.num_layers} layers",
                      notes=["Accuracy is on dev: CLUE's test labels are not public. Submit "
                             f"`{data.task.submission_name}` at https://www.cluebenchmarks.com.",
                             "", *loading_notes(cfg.sequence_length, pair=data.task.pair)])
+        shutil.rmtree(checkpoints, ignore_errors=True)
     return run_dir, metrics, submission

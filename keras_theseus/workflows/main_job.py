@@ -102,7 +102,7 @@ def loading_notes(sequence_length, pair=False):
 
 
 def read_run_config(run_dir):
-    """The settings a `run_compress_job` run directory was started with.
+    """The settings a `run_compress_job` or `run_clue_baseline` run directory was started with.
 
     Raises:
         FileNotFoundError: `run_dir` is not such a directory.
@@ -116,6 +116,43 @@ def read_run_config(run_dir):
         raise ValueError(f"{run_dir} is complete; nothing to resume.")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def write_run_config(run_dir, config, **settings):
+    """Record what a run was started with (`run_config.json`), for `resume`."""
+    with open(os.path.join(run_dir, RUN_CONFIG_FILE), "w", encoding="utf-8") as f:
+        json.dump({**settings, "config": dataclasses.asdict(config)}, f, indent=1)
+        f.write("\n")
+
+
+def resume_settings(run_dir, config, outputs=RUN_OUTPUTS, **flags):
+    """Check a resume request and clear what an interrupted stage half-wrote.
+
+    Args:
+        run_dir: the interrupted run's directory.
+        config: `CompressionConfig` fields the caller was also given (only
+            `None` values are allowed: a resumed run keeps its settings).
+        outputs: file or directory names under `run_dir` that the save and
+            report stages write; they are removed so those stages start over.
+        **flags: other arguments that must be falsy when resuming.
+
+    Returns:
+        `(saved settings dict, CompressionConfig)`.
+    """
+    given = sorted([k for k, v in config.items() if v is not None] +
+                   [k for k, v in flags.items() if v])
+    if given:
+        raise ValueError("`resume` continues a run with the settings it was started with; "
+                         f"do not pass others. Received: {given}")
+    saved = read_run_config(run_dir)
+    cfg = CompressionConfig(**saved["config"])
+    for name in outputs:  # a stage interrupted mid-write starts over
+        path = os.path.join(run_dir, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+    return saved, cfg
 
 
 def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overwrite=False,
@@ -168,26 +205,15 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
     ```
     """
     if resume is not None:
-        given = {k: v for k, v in config.items() if v is not None}
-        if given or quick or run_name or overwrite:
-            raise ValueError("`resume` continues a run with the settings it was started with; "
-                             f"do not pass others. Received: {sorted(given) or 'quick/run_name'}")
-        saved = read_run_config(resume)
-        cfg = CompressionConfig(**saved["config"])
+        saved, cfg = resume_settings(resume, config, quick=quick, run_name=run_name,
+                                     overwrite=overwrite)
         quick, export = saved["quick"], saved["export"]
         latency_repeats = saved["latency_repeats"]
         if data.name != saved["dataset"]:
             raise ValueError(f"{resume} was started on dataset {saved['dataset']!r}; "
                              f"received {data.name!r}.")
         data = quick_subset(data) if quick else data
-        run_dir = resume
-        for name in RUN_OUTPUTS:  # a stage interrupted mid-write starts over
-            path = os.path.join(run_dir, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            elif os.path.exists(path):
-                os.remove(path)
-        return _run_stages(run_dir, data, cfg, quick, export, latency_repeats, verbose)
+        return _run_stages(resume, data, cfg, quick, export, latency_repeats, verbose)
     cfg = CompressionConfig(**config)
     dataset_name = data.name
     if quick:
@@ -208,10 +234,8 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
     check_against_teacher(cfg)  # before the run directory exists
     run_dir = new_run_dir(output_dir, f"{data.name}-{cfg.method}{cfg.num_layers}",
                           run_name=run_name, overwrite=overwrite)
-    with open(os.path.join(run_dir, RUN_CONFIG_FILE), "w", encoding="utf-8") as f:
-        json.dump({"dataset": dataset_name, "config": dataclasses.asdict(cfg), "quick": quick,
-                   "export": export, "latency_repeats": latency_repeats}, f, indent=1)
-        f.write("\n")
+    write_run_config(run_dir, cfg, dataset=dataset_name, quick=quick, export=export,
+                     latency_repeats=latency_repeats)
     return _run_stages(run_dir, data, cfg, quick, export, latency_repeats, verbose)
 
 

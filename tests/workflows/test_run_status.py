@@ -129,3 +129,60 @@ def test_resume_refuses_what_it_cannot_continue(tmp_path, capsys):
         pass
     assert cli.main(["compress", "--resume", str(done)]) == 1
     assert "is complete; nothing to resume" in capsys.readouterr().err
+
+
+def test_clue_resume_after_an_interrupted_save_gives_the_uninterrupted_result(
+        tmp_path, monkeypatch, capsys):
+    """`clue --resume`: task, data dir and settings come from the run; outputs are rewritten."""
+    import numpy as np
+    from bert_fixtures import write_clue_checkpoint
+
+    from keras_theseus import cli
+    from keras_theseus.datasets import load_clue
+    from keras_theseus.datasets import validate_clue_submission
+    from keras_theseus.workflows import clue_baseline
+
+    clue_dir = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "clue")
+    checkpoint = write_clue_checkpoint(tmp_path / "tiny_zh", clue_dir)
+    monkeypatch.setenv("KERAS_THESEUS_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["clue", "afqmc", "--data-dir", clue_dir, "--preset", checkpoint, "--method",
+            "distill", "--layers", "1", "--sequence-length", "32", "--batch-size", "4",
+            "--teacher-epochs", "1", "--epochs", "2", "--no-xla",
+            "--output-dir", str(tmp_path / "runs"), "--verbose", "0"]
+    write_submission = clue_baseline.write_clue_submission
+    logits = []
+
+    def interrupted(path, data, test_logits):
+        logits.append(test_logits)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write('{"id": 0, "la')   # half a file, as a kill mid-write leaves it
+        raise KeyboardInterrupt
+
+    def recorded(path, data, test_logits):
+        logits.append(test_logits)
+        return write_submission(path, data, test_logits)
+
+    monkeypatch.setattr(clue_baseline, "write_clue_submission", interrupted)
+    assert cli.main([*args, "--run-name", "killed"]) == 130
+    assert "keras-theseus clue --resume RUN_DIR" in capsys.readouterr().err
+    killed = tmp_path / "runs" / "killed"
+    assert read_status(str(killed)) == {**read_status(str(killed)), "status": "interrupted",
+                                        "stage": "save"}
+    assert (killed / "checkpoints").is_dir()
+    monkeypatch.setattr(clue_baseline, "write_clue_submission", recorded)
+
+    assert cli.main(["clue", "--resume", str(killed), "--layers", "2"]) == 1
+    assert "drop --layers" in capsys.readouterr().err
+    assert cli.main(["clue", "tnews", "--resume", str(killed)]) == 1
+    assert "started on CLUE task 'afqmc'" in capsys.readouterr().err
+    assert cli.main(["clue"]) == 1
+    assert "TASK and --data-dir required" in capsys.readouterr().err
+
+    # The resumed run restores every finished stage from its backups instead
+    # of retraining: the same student, so the same test logits.
+    assert cli.main(["clue", "--resume", str(killed), "--verbose", "0"]) == 0
+    assert read_status(str(killed))["status"] == "complete"
+    assert not (killed / "checkpoints").exists()
+    np.testing.assert_allclose(logits[1], logits[0], atol=1e-5)
+    data = load_clue("afqmc", clue_dir)
+    assert validate_clue_submission(str(killed / "afqmc_predict.json"), data) == len(data.test)
