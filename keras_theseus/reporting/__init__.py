@@ -1,5 +1,7 @@
 """Benchmark records and their Markdown rendering."""
 
+from keras_theseus.reporting.doc_tables import comparison_table
+from keras_theseus.reporting.doc_tables import update_doc_tables
 from keras_theseus.reporting.results import append_record
 from keras_theseus.reporting.results import load_records
 from keras_theseus.reporting.results import make_record
