@@ -150,20 +150,25 @@ def main():
                          "test_accuracy": accuracy(small, test)})
             print(rows[-1], flush=True)
 
-    x = kt.timing.synthetic_inputs(32, 128, teacher.backbone.vocabulary_size)
-    latency = kt.timing.measure_latency(models, x, warmup=2, repeats=10)
     teacher_flops = kt.timing.count_flops(teacher, 1, 128)
+    students = {}
     for row in rows:
         m = models[row["name"]]
-        row["params"] = kt.timing.count_params(m)
         row["gflops_b1x128"] = kt.timing.count_flops(m, 1, 128) / 1e9
-        row["latency_ms"] = latency[row["name"]]["median_ms"]
-        row["speedup"] = latency["teacher"]["median_ms"] / row["latency_ms"]
         row["flops_ratio"] = teacher_flops / (row["gflops_b1x128"] * 1e9)
+        students[_method(row)] = {"model": m, "metric": row["test_accuracy"],
+                                  "config": {"width": row["width"], "depth": row["depth"]}}
+    records = kt.reporting.measure_student_records(
+        teacher, students, experiment=f"dynabert_{args.dataset}", dataset=args.dataset,
+        teacher_name=args.preset, teacher_metric=teacher_scores["test"])
+    for row, record in zip(rows, records):
+        row["params"] = record["student_params"]
+        row["latency_ms"] = record["latency_ms_student"]
+        row["speedup"] = record["speedup"]
         row["speedup_over_flops_ratio"] = row["speedup"] / row["flops_ratio"]
-        row["retention"] = row["test_accuracy"] / teacher_scores["test"]
+        row["retention"] = record["retention"]
     table = pd.DataFrame(rows)
-    teacher_row = {"latency_ms": latency["teacher"]["median_ms"],
+    teacher_row = {"latency_ms": records[0]["latency_ms_teacher"],
                    "test_accuracy": teacher_scores["test"]}
     csv = os.path.join(HERE, f"dynabert_{args.dataset}.csv")
     png = os.path.join(HERE, f"dynabert_{args.dataset}.png")
@@ -174,33 +179,29 @@ def main():
     print(table.to_string(), flush=True)
     if args.limit_batches:
         return
-    for row in rows:
-        kt.reporting.append_record(kt.reporting.make_record(
-            experiment=f"dynabert_{args.dataset}", dataset=args.dataset,
-            method={"dynabert": f"DynaBERT w{row['width']:g} d{row['depth']:g}",
-                    "final_finetune": f"DynaBERT w{row['width']:g} d{row['depth']:g} + final "
-                                      "fine-tune",
-                    "baseline": f"same shape w{row['width']:g} d{row['depth']:g}, "
-                                "fine-tuned only"}[row["kind"]],
-            teacher=args.preset, metric="test_accuracy",
-            teacher_metric=teacher_scores["test"], student_metric=row["test_accuracy"],
-            teacher_params=kt.timing.count_params(teacher), student_params=row["params"],
-            latency_ms_teacher=latency["teacher"]["median_ms"],
-            latency_ms_student=row["latency_ms"], batch_size=32, sequence_length=128,
-            split="test",
-            student_config={"width": row["width"], "depth": row["depth"]},
-            notes=(f"dev {row['dev_accuracy']:.4f}; FLOPs ratio {row['flops_ratio']:.2f}, "
-                   f"speedup/FLOPs ratio {row['speedup_over_flops_ratio']:.2f}; "
-                   + (f"{args.width_epochs}+{args.depth_epochs} epochs (DynaBERT_w, DynaBERT), "
-                      f"lr {args.learning_rate:g}, len {args.sequence_length}"
-                      f"{bucketing_note(args)}, wall {wall:.0f}s"
-                      if row["kind"] == "dynabert" else
-                      f"cut from the trained DynaBERT model, {args.final_finetune_epochs} "
-                      "epoch(s) on labels" if row["kind"] == "final_finetune" else
-                      f"cut from the rewired teacher, {args.baseline_epochs} epochs on labels")
-                   + "."),
-            extra=dict(row)), args.results)
+    for row, record in zip(rows, records):
+        record["notes"] = (
+            f"dev {row['dev_accuracy']:.4f}; FLOPs ratio {row['flops_ratio']:.2f}, "
+            f"speedup/FLOPs ratio {row['speedup_over_flops_ratio']:.2f}; "
+            + (f"{args.width_epochs}+{args.depth_epochs} epochs (DynaBERT_w, DynaBERT), "
+               f"lr {args.learning_rate:g}, len {args.sequence_length}"
+               f"{bucketing_note(args)}, wall {wall:.0f}s"
+               if row["kind"] == "dynabert" else
+               f"cut from the trained DynaBERT model, {args.final_finetune_epochs} "
+               "epoch(s) on labels" if row["kind"] == "final_finetune" else
+               f"cut from the rewired teacher, {args.baseline_epochs} epochs on labels")
+            + ".")
+        record["extra"] = dict(row)
+        kt.reporting.append_record(record, args.results)
     kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
+
+
+def _method(row):
+    """A sub-network's record name."""
+    shape = f"w{row['width']:g} d{row['depth']:g}"
+    return {"dynabert": f"DynaBERT {shape}",
+            "final_finetune": f"DynaBERT {shape} + final fine-tune",
+            "baseline": f"same shape {shape}, fine-tuned only"}[row["kind"]]
 
 
 if __name__ == "__main__":

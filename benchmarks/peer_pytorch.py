@@ -43,6 +43,8 @@ import tempfile
 import time
 
 import numpy as np
+from peer_inputs import random_inputs
+from peer_inputs import write_head
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INFERENCE_SHAPES = ((32, 128), (32, 64), (1, 128))
@@ -56,30 +58,6 @@ SERVED_FORMATS = ("saved_model", "tflite_fp32", "tflite_dynamic_range", "onnx")
 
 def case_name(layers, kind, batch_size, sequence_length):
     return f"{layers}L_{kind}_b{batch_size}_s{sequence_length}"
-
-
-def random_inputs(batch_size, sequence_length, vocabulary_size, seed=0):
-    """Full-length int32 inputs, the same arrays for every stack.
-
-    `keras_theseus.timing.synthetic_inputs` in numpy: the torch worker must
-    not import TensorFlow (its thread pools would share the process being
-    timed). Same rule, same arrays (tests/benchmarks/test_peer_inputs.py).
-    """
-    rng = np.random.default_rng(seed)
-    ids = rng.integers(min(1000, vocabulary_size // 2), vocabulary_size,
-                       (batch_size, sequence_length)).astype("int32")
-    ids[:, 0] = 101 if vocabulary_size > 101 else 2
-    return {"token_ids": ids,
-            "segment_ids": np.zeros_like(ids),
-            "padding_mask": np.ones_like(ids)}
-
-
-def write_head(path, hidden_size, num_classes=2, seed=0):
-    """A fixed random classifier head (`kernel`, `bias`) every stack loads."""
-    rng = np.random.default_rng(seed)
-    np.savez(path, kernel=rng.normal(0, 0.02, (hidden_size, num_classes)).astype("float32"),
-             bias=np.zeros(num_classes, "float32"))
-    return path
 
 
 def time_calls(fn, warmup, repeats):

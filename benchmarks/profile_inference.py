@@ -26,9 +26,10 @@ import os
 import tempfile
 import time
 
-# Run as a script, its own folder is on sys.path (as for every benchmark).
-from peer_pytorch import random_inputs
-from peer_pytorch import write_head
+# Run as a script, its own folder is on sys.path (as for every benchmark):
+# shared helpers live in common.py (TensorFlow) and peer_inputs.py (numpy).
+from peer_inputs import random_inputs
+from peer_inputs import write_head
 
 # Kernel name -> category, first match wins. XLA names fusions after the ops
 # they fuse (e.g. `erf_multiply_fusion`), aten after the op.

@@ -95,33 +95,25 @@ def main():
     trainer.fit(train, validation_data=dev, epochs=args.epochs, verbose=2, shuffle=False)
     wall = time.time() - start
     scores = {"dev": accuracy(student, dev), "test": accuracy(student, test)}
-    latency = kt.timing.measure_latency(
-        {"teacher": teacher, "student": student},
-        kt.timing.synthetic_inputs(32, 128, teacher.backbone.vocabulary_size),
-        warmup=2, repeats=10)
-    speedup = latency["teacher"]["median_ms"] / latency["student"]["median_ms"]
+    (record,) = kt.reporting.measure_student_records(teacher, {
+        f"search winner {best['name']} ({len(table)} candidates, {args.steps} steps)": {
+            "model": student, "metric": scores["test"],
+            "config": {"layers": int(best["num_layers"]), "heads": int(best["num_heads"]),
+                       "hidden": int(best["hidden_dim"]),
+                       "intermediate": int(best["intermediate_dim"])},
+            "notes": (f"best W (error:params:latency {args.error_weight:g}:1:1) of {len(table)} "
+                      f"candidates with speedup >= {args.min_speedup:g}, on the Pareto "
+                      f"frontier: {bool(best['pareto'])}; search wall {search_wall:.0f}s; then "
+                      f"{args.epochs} epochs soft CE + label CE at lr {args.learning_rate:g}, "
+                      f"len {args.sequence_length}{bucketing_note(args)}; dev "
+                      f"{scores['dev']:.4f}; wall {wall:.0f}s; table {os.path.basename(csv)}."),
+            "extra": {"table": table.to_dict("records"), "dev_accuracy": scores["dev"],
+                      "wall_seconds": wall, "search_wall_seconds": search_wall}}},
+        experiment=f"search_{args.dataset}", dataset=args.dataset, teacher_name=args.preset,
+        teacher_metric=teacher_test)
     print(f"{best['name']}: test {scores['test']:.4f} (teacher {teacher_test:.4f}), "
-          f"speedup {speedup:.2f}", flush=True)
-    kt.reporting.append_record(kt.reporting.make_record(
-        experiment=f"search_{args.dataset}", dataset=args.dataset,
-        method=f"search winner {best['name']} ({len(table)} candidates, {args.steps} steps)",
-        teacher=args.preset, metric="test_accuracy", teacher_metric=teacher_test,
-        student_metric=scores["test"], teacher_params=kt.timing.count_params(teacher),
-        student_params=kt.timing.count_params(student),
-        latency_ms_teacher=latency["teacher"]["median_ms"],
-        latency_ms_student=latency["student"]["median_ms"], batch_size=32,
-        sequence_length=128, split="test",
-        student_config={"layers": int(best["num_layers"]), "heads": int(best["num_heads"]),
-                        "hidden": int(best["hidden_dim"]),
-                        "intermediate": int(best["intermediate_dim"])},
-        notes=(f"best W (error:params:latency {args.error_weight:g}:1:1) of {len(table)} "
-               f"candidates with speedup >= {args.min_speedup:g}, on the Pareto frontier: "
-               f"{bool(best['pareto'])}; search wall {search_wall:.0f}s; then {args.epochs} "
-               f"epochs soft CE + label CE at lr {args.learning_rate:g}, len "
-               f"{args.sequence_length}{bucketing_note(args)}; dev {scores['dev']:.4f}; "
-               f"wall {wall:.0f}s; table {os.path.basename(csv)}."),
-        extra={"table": table.to_dict("records"), "dev_accuracy": scores["dev"],
-               "wall_seconds": wall, "search_wall_seconds": search_wall}), args.results)
+          f"speedup {record['speedup']:.2f}", flush=True)
+    kt.reporting.append_record(record, args.results)
     kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
 
 

@@ -8,7 +8,6 @@ import sys
 import pandas as pd
 import pytest
 from bert_fixtures import write_clue_checkpoint
-from bert_fixtures import write_hf_checkpoint
 
 from keras_theseus.datasets import load_clue
 from keras_theseus.datasets import validate_clue_submission

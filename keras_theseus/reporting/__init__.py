@@ -10,3 +10,4 @@ from keras_theseus.reporting.results import write_markdown
 from keras_theseus.reporting.statistics import mcnemar_exact
 from keras_theseus.reporting.statistics import mean_confidence_interval
 from keras_theseus.reporting.statistics import paired_bootstrap
+from keras_theseus.reporting.student_records import measure_student_records

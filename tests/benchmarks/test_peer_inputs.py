@@ -8,13 +8,13 @@ import pytest
 
 from keras_theseus.timing import synthetic_inputs
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "peer_pytorch.py")
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "peer_inputs.py")
 
 
 @pytest.mark.parametrize("batch_size,length,vocabulary_size", [(4, 16, 30522), (2, 8, 60)])
 def test_peer_inputs_equal_synthetic_inputs(batch_size, length, vocabulary_size):
-    # The peer script re-implements them in numpy so that its torch worker
-    # never imports TensorFlow; this keeps the two from drifting apart.
+    # The peer scripts re-implement them in numpy so that their torch workers
+    # never import TensorFlow; this keeps the two from drifting apart.
     spec = importlib.util.spec_from_file_location("peer_pytorch_inputs", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import sys
 
 import pytest
 from bert_fixtures import write_hf_checkpoint
@@ -14,6 +15,10 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "peer
 
 
 def load_script():
+    # As when run as a script: its folder (with peer_inputs.py) on sys.path.
+    folder = os.path.abspath(os.path.dirname(SCRIPT))
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location("peer_pytorch", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
