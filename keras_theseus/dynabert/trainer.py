@@ -59,7 +59,7 @@ class DynaBertTrainer(keras.Model):
     ```python
     trainer = DynaBertTrainer(student, teacher, widths=[1.0, 0.75, 0.5, 0.25])
     trainer.compile(optimizer=keras_theseus.models.bert_optimizer(2e-5),
-                    metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+                    metrics=keras_theseus.models.accuracy_metrics())
     trainer.fit(train, epochs=1, callbacks=[SubnetworkEvaluator(dev)])
     ```
     """
