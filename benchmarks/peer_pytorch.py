@@ -13,6 +13,12 @@ head, and its first-3-layer truncation, run in
   jit_compile=True)` + `train_on_batch` for a train step;
 - `keras_graph`: the same without XLA, which is what our trainers'
   default `jit_compile="auto"` gives on a CPU;
+- `torch_bf16`: `torch` under `torch.autocast("cpu", dtype=torch.bfloat16)`
+  (inference and the train step's forward and loss);
+- `keras_bf16`: our models under `with_precision(model, "mixed_bfloat16")`
+  on the library's default paths (`jit_compile="auto"`: TF graph mode with
+  oneDNN on a CPU, where XLA does not use AMX); its ratios are against
+  `torch_bf16`;
 - `served` (with `--served`): the exported artifacts a deployment runs:
   TF Serving SavedModel, TFLite fp32 and dynamic-range int8, ONNX Runtime;
 - any `--variant NAME=XLA_FLAGS`: `keras` under other XLA flags.
@@ -52,7 +58,14 @@ TRAIN_SHAPE = (32, 64)
 EVAL_BATCH = 32
 BUCKET_WIDTHS = (32, 64, 96, 128)
 DEPTHS = (6, 3)
-STACKS = ("torch", "keras", "keras_graph")
+STACKS = ("torch", "keras", "keras_graph", "torch_bf16", "keras_bf16")
+# A bfloat16 stack is compared with torch's bfloat16 autocast, the others
+# with torch float32.
+BF16_REFERENCE = "torch_bf16"
+
+
+def reference_stack(stack):
+    return BF16_REFERENCE if stack.endswith("_bf16") else "torch"
 SERVED_FORMATS = ("saved_model", "tflite_fp32", "tflite_dynamic_range", "onnx")
 
 
@@ -88,8 +101,15 @@ def repeats_for(batch_size, repeats):
 
 
 def torch_worker(spec):
+    import contextlib
+
     import torch
     import transformers
+
+    def autocast():
+        if spec["stack"] == "torch_bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def as_torch(x):
         return {k: torch.from_numpy(v.astype("int64")) for k, v in x.items()}
@@ -109,17 +129,18 @@ def torch_worker(spec):
         model.eval()
 
         def forward(x, **kwargs):
-            return model(input_ids=x["token_ids"], token_type_ids=x["segment_ids"],
-                         attention_mask=x["padding_mask"], **kwargs)
+            with autocast():
+                return model(input_ids=x["token_ids"], token_type_ids=x["segment_ids"],
+                             attention_mask=x["padding_mask"], **kwargs)
 
         with torch.inference_mode():
             out = forward(check, output_hidden_states=True)
-            outputs[f"{layers}L_logits"] = out.logits.numpy()
-            outputs[f"{layers}L_hidden"] = out.hidden_states[-1].numpy()
+            outputs[f"{layers}L_logits"] = out.logits.float().numpy()
+            outputs[f"{layers}L_hidden"] = out.hidden_states[-1].float().numpy()
             for b, s in INFERENCE_SHAPES:
                 x = as_torch(random_inputs(b, s, spec["vocabulary_size"]))
                 results[case_name(layers, "infer", b, s)] = time_calls(
-                    lambda: forward(x).logits.numpy(), spec["warmup"],
+                    lambda: forward(x).logits.float().numpy(), spec["warmup"],
                     repeats_for(b, spec["repeats"]))
             if layers == max(spec["depths"]):
                 # transformers' usual evaluation: each batch padded to its
@@ -130,7 +151,7 @@ def torch_worker(spec):
                     width = int(rows["padding_mask"].sum(1).max())
                     batches.append(as_torch({k: v[:, :width] for k, v in rows.items()}))
                 results[f"{layers}L_eval_real_dynamic_padding"] = time_calls(
-                    lambda: [forward(x).logits.numpy() for x in batches], 1,
+                    lambda: [forward(x).logits.float().numpy() for x in batches], 1,
                     spec["eval_repeats"])
         if spec["train"]:
             b, s = TRAIN_SHAPE
@@ -142,7 +163,7 @@ def torch_worker(spec):
 
             def step():
                 optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(forward(x).logits, y)
+                loss = loss_fn(forward(x).logits.float(), y)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 optimizer.step()
@@ -151,6 +172,8 @@ def torch_worker(spec):
             results[case_name(layers, "train", b, s)] = time_calls(
                 step, spec["warmup"], spec["repeats"])
     a = torch.randn(2048, 2048)
+    if spec["stack"] == "torch_bf16":
+        a = a.to(torch.bfloat16)
     results["matmul_2048_ms"] = time_calls(lambda: (a @ a).sum().item(), 2, 10)
     return results, outputs, {"torch": torch.__version__,
                               "transformers": transformers.__version__,
@@ -175,13 +198,19 @@ def keras_worker(spec):
 
     import keras_theseus as kt
 
-    xla = spec["stack"] != "keras_graph"
+    bf16 = spec["stack"] == "keras_bf16"
+    # keras: XLA; keras_graph: graph mode; keras_bf16: the library's "auto"
+    # rule (graph mode with oneDNN on a CPU, XLA on GPU/TPU).
+    xla = "auto" if bf16 else spec["stack"] != "keras_graph"
     check = {k: tf.constant(v) for k, v in np.load(spec["check"]).items()}
     results, outputs = {}, {}
     for layers, model in keras_classifiers(spec).items():
-        outputs[f"{layers}L_logits"] = np.asarray(model(check, training=False))
-        outputs[f"{layers}L_hidden"] = np.asarray(
-            model.backbone(check, training=False)["sequence_output"])
+        if bf16:
+            model = kt.models.with_precision(model, "mixed_bfloat16")
+        outputs[f"{layers}L_logits"] = np.asarray(
+            tf.cast(model(check, training=False), "float32"))
+        outputs[f"{layers}L_hidden"] = np.asarray(tf.cast(
+            model.backbone(check, training=False)["sequence_output"], "float32"))
         infer = kt.timing.inference_function(model, jit_compile=xla)
         for b, s in INFERENCE_SHAPES:
             x = {k: tf.constant(v) for k, v in
@@ -206,8 +235,9 @@ def keras_worker(spec):
             kt.models.compile_text_classifier(model, learning_rate=5e-5, jit_compile=xla)
             results[case_name(layers, "train", b, s)] = time_calls(
                 lambda: model.train_on_batch(x, y), spec["warmup"], spec["repeats"])
-    a = tf.random.normal((2048, 2048))
-    matmul = tf.function(lambda a: tf.reduce_sum(tf.matmul(a, a)), jit_compile=xla)
+    a = tf.cast(tf.random.normal((2048, 2048)), "bfloat16" if bf16 else "float32")
+    matmul = tf.function(lambda a: tf.reduce_sum(tf.cast(tf.matmul(a, a), "float32")),
+                         jit_compile=False if bf16 else xla)
     results["matmul_2048_ms"] = time_calls(lambda: matmul(a).numpy(), 2, 10)
     return results, outputs, {"tensorflow": tf.__version__, "keras": keras.__version__,
                               "xla_flags": os.environ.get("XLA_FLAGS", ""),
@@ -270,7 +300,8 @@ def served_worker(spec):
     return results, outputs, {}
 
 
-WORKERS = {"torch": torch_worker, "keras": keras_worker, "keras_graph": keras_worker,
+WORKERS = {"torch": torch_worker, "torch_bf16": torch_worker, "keras": keras_worker,
+           "keras_graph": keras_worker, "keras_bf16": keras_worker,
            "served": served_worker, "export": export_artifacts}
 
 
@@ -429,6 +460,8 @@ def run_rounds(args, variants, workdir):
 
     mask = check["padding_mask"].astype(bool)
     reference = per_round["torch"][0]["outputs"] if "torch" in per_round else None
+    # Every stack against torch float32 (bfloat16 stacks too: how far their
+    # rounding moves the outputs; the tolerance applies to float32 stacks).
     diffs = {s: exactness(per_round[s][0].get("outputs", {}), reference, mask)
              for s in stacks if reference is not None and s != "torch"}
     summary = summarize(per_round)
@@ -440,7 +473,7 @@ def run_rounds(args, variants, workdir):
             json.dump(report, f, indent=1)
     print_report(summary, diffs)
     bad = {s: {k: v for k, v in d.items() if k.endswith("hidden") and v > args.tolerance}
-           for s, d in diffs.items()}
+           for s, d in diffs.items() if not s.endswith("_bf16")}
     bad = {s: d for s, d in bad.items() if d}
     if args.results:
         record_results(args, summary, diffs, infos)
@@ -460,15 +493,15 @@ def torch_case(case):
 
 
 def print_report(summary, diffs):
-    torch_ms = summary.get("torch", {})
     cases = sorted({c for s in summary.values() for c in s})
     for case in cases:
         cells = []
         for stack, ms in summary.items():
             if case in ms:
                 base = torch_case(case)
+                torch_ms = summary.get(reference_stack(stack), {})
                 ratio = (f" ({ms[case] / torch_ms[base]:.2f}×)"
-                         if base in torch_ms and stack != "torch" else "")
+                         if base in torch_ms and not stack.startswith("torch") else "")
                 cells.append(f"{stack} {ms[case]:8.1f} ms{ratio}")
         print(f"{case:32s} " + " | ".join(cells))
     for stack, d in diffs.items():
@@ -478,11 +511,10 @@ def print_report(summary, diffs):
 def record_results(args, summary, diffs, infos):
     import keras_theseus as kt
 
-    torch_ms = summary.get("torch")
-    if not torch_ms:
-        return
     for stack, ms in summary.items():
-        if stack == "torch":
+        reference = reference_stack(stack)
+        torch_ms = summary.get(reference)
+        if stack.startswith("torch") or not torch_ms:
             continue
         for case, value in sorted(ms.items()):
             base = torch_case(case)
@@ -502,11 +534,12 @@ def record_results(args, summary, diffs, infos):
                 latency_ms_teacher=torch_ms[base], latency_ms_student=value,
                 batch_size=int(b[1:]), sequence_length=int(s[1:]),
                 student_config={"layers": layers, "kind": kind},
-                notes=(f"{stack} {value:.1f} ms vs torch eager {torch_ms[base]:.1f} ms "
+                notes=(f"{stack} {value:.1f} ms vs {reference} eager {torch_ms[base]:.1f} ms "
                        f"({value / torch_ms[base]:.2f}×), median of {args.rounds} "
                        f"alternating rounds, each stack in its own process."),
                 extra={"exactness": diffs.get(stack, {}), "info": infos.get(stack, {}),
-                       "torch_info": infos.get("torch", {})}), args.results)
+                       "reference": reference,
+                       "torch_info": infos.get(reference, {})}), args.results)
     kt.reporting.write_markdown(
         args.results, os.path.join(os.path.dirname(os.path.abspath(args.results)),
                                    "RESULTS.md"))

@@ -57,7 +57,7 @@ def categorize(name):
     return "other element-wise / copies"
 
 
-def profile_keras(spec, batch_size, sequence_length, calls, warmup):
+def profile_keras(spec, batch_size, sequence_length, calls, warmup, precision="float32"):
     import tensorflow as tf
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
@@ -69,7 +69,9 @@ def profile_keras(spec, batch_size, sequence_length, calls, warmup):
 
     out = {}
     for layers, model in keras_classifiers(spec).items():
-        infer = kt.timing.inference_function(model, jit_compile=True)
+        # float32: XLA; mixed_bfloat16: TF graph mode with oneDNN (the
+        # library's "auto" path on a CPU), whose events are TF ops.
+        infer = kt.timing.inference_function(kt.models.with_precision(model, precision))
         for _ in range(warmup):
             infer(x).numpy()
         logdir = os.path.join(spec["workdir"], f"profile_{layers}")
@@ -174,12 +176,15 @@ def main():
     p.add_argument("--calls", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--json", default=None)
+    p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"],
+                   help="keras stack: the model's precision (bfloat16 runs in graph mode)")
     args = p.parse_args()
     fn = profile_keras if args.stack == "keras" else profile_torch
+    extra = {"precision": args.precision} if args.stack == "keras" else {}
     # Head file and profiler traces live only as long as the run.
     with tempfile.TemporaryDirectory(prefix="kt_profile_") as workdir:
         result = fn(_spec(args.preset, args.layers, workdir), args.batch_size,
-                    args.sequence_length, args.calls, args.warmup)
+                    args.sequence_length, args.calls, args.warmup, **extra)
     for layers, r in result.items():
         print(f"{args.stack} {layers}L b{args.batch_size}×{args.sequence_length}: "
               f"wall {r['wall_ms']:.1f} ms/call, kernel time {r['kernel_ms']:.1f} ms "

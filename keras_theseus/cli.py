@@ -29,7 +29,9 @@ def _benchmark(args):
         check_model_file(path, directories=True)
     table = benchmark_models(args.models, batch_size=args.batch_size,
                              sequence_length=args.sequence_length, warmup=args.warmup,
-                             repeats=args.repeats, jit_compile=not args.no_xla)
+                             repeats=args.repeats,
+                             jit_compile=False if args.no_xla else "auto",
+                             precision=args.precision)
     columns = ["params", "gflops", "latency_ms_p50", "latency_ms_p90", "latency_ms_p99",
                "throughput", "speedup"]
     print(f"{table['device'].iloc[0]}; batch {args.batch_size} × length "
@@ -65,6 +67,7 @@ def _config_from_args(args):
         "seed": args.seed,
         "jit_compile": False if args.no_xla else (True if args.xla else "auto"),
         "cache_teacher": not args.no_cache,
+        "precision": args.precision,
     }
 
 
@@ -304,6 +307,12 @@ def _add_compression_args(p, default_length=None, default_epochs=None):
     xla.add_argument("--no-xla", action="store_true", help="train without XLA")
     g.add_argument("--no-cache", action="store_true",
                    help="always fine-tune the teacher; neither read nor write the cache")
+    from keras_theseus.models.precision import PRECISION_CHOICES
+
+    g.add_argument("--precision", choices=PRECISION_CHOICES, default=C.precision,
+                   help="train (and time) teacher and student in this precision; auto: "
+                        "mixed_bfloat16 on AMX / AVX512-BF16 CPUs, Ampere+ GPUs and TPUs, "
+                        "float32 elsewhere (default %(default)s)")
     g = p.add_argument_group("output")
     g.add_argument("--run-name", default=None,
                    help="run directory name (default: numbered, never reused)")
@@ -338,7 +347,13 @@ def build_parser():
     p.add_argument("--sequence-length", type=int, default=128)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--no-xla", action="store_true", help="time Keras models without XLA")
+    p.add_argument("--no-xla", action="store_true",
+                   help="time Keras models without XLA (default: XLA for float32, TF graph "
+                        "mode for bfloat16 on a CPU)")
+    from keras_theseus.models.precision import PRECISION_CHOICES
+
+    p.add_argument("--precision", choices=PRECISION_CHOICES, default=None,
+                   help="time .keras models in this precision (default: as saved)")
     p.add_argument("--csv", default=None, help="also write the table to this CSV file")
     p.set_defaults(func=_benchmark)
 

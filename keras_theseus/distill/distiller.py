@@ -9,6 +9,7 @@ from keras.src.losses.loss import scale_loss_for_distribution
 from keras_theseus.distill import losses
 from keras_theseus.distill.ensemble import EnsembleTeacher
 from keras_theseus.models.feature_extractor import build_feature_extractor
+from keras_theseus.models.precision import model_dtype_policy
 
 #: DistilBERT's published recipe (Sanh et al. 2019): α_ce 5 (soft-target KL,
 #: our `kd_weight`), α_mlm 2 (our `label_weight`), α_cos 1, temperature 2.
@@ -145,6 +146,10 @@ class Distiller(keras.Model):
                  cosine_weight=0.0, hidden_mse_weight=0.0, attention_mse_weight=0.0,
                  layer_map="uniform", cosine_layers="last", projection="auto",
                  kd_positions="masked", kd_loss=None, hidden_loss=None, **kwargs):
+        # The Distiller's policy is the student's precision: `compile` then
+        # wraps the optimizer for loss scaling under mixed_float16.
+        if hasattr(student, "dtype_policy"):
+            kwargs.setdefault("dtype", model_dtype_policy(student))
         super().__init__(**kwargs)
         self.teacher_kind = _task_kind(teacher, "teacher")
         self.task = _task_kind(student, "student")

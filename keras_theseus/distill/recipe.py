@@ -6,13 +6,14 @@ from keras_theseus.distill.distiller import Distiller
 from keras_theseus.distill.layer_selection import layer_dropped_student
 from keras_theseus.models.classifier import accuracy_metrics
 from keras_theseus.models.classifier import bert_optimizer
+from keras_theseus.models.precision import with_precision
 from keras_theseus.models.resumable_fit import fit_resumable
 
 
 def distill_classifier(teacher, train_data, validation_data=None, student=None, num_layers=3,
                        init="spread", epochs=3, learning_rate=1e-4, weight_decay=0.01,
                        jit_compile="auto", callbacks=None, verbose="auto", backup_dir=None,
-                       **distiller_kwargs):
+                       precision=None, **distiller_kwargs):
     """Distil a fine-tuned classifier into a smaller one with `Distiller.fit`.
 
     Args:
@@ -30,6 +31,10 @@ def distill_classifier(teacher, train_data, validation_data=None, student=None, 
         callbacks: passed to `fit`.
         backup_dir: resume an interrupted run from here (see
             `keras_theseus.models.fit_resumable`).
+        precision: train teacher pass and student in this precision
+            (`"float32"`, `"mixed_bfloat16"`, `"mixed_float16"`, `"auto"`,
+            see `keras_theseus.models.resolve_precision`); None (default)
+            keeps the models' own. Every loss term is computed in float32.
         **distiller_kwargs: `Distiller` arguments (`temperature`, `kd_weight`,
             `label_weight`, `cosine_weight`, `hidden_mse_weight`, ...).
 
@@ -47,8 +52,11 @@ def distill_classifier(teacher, train_data, validation_data=None, student=None, 
     if not isinstance(teacher, keras_hub.models.BertTextClassifier):
         raise TypeError("`teacher` must be a keras_hub.models.BertTextClassifier. "
                         f"Received: {type(teacher).__name__}")
+    teacher = with_precision(teacher, precision)
     if student is None:
         student = layer_dropped_student(teacher, num_layers, init)
+    else:
+        student = with_precision(student, precision)
     steps = int(train_data.cardinality())
     total_steps = steps * epochs if steps > 0 else None
     distiller = Distiller(teacher, student, **distiller_kwargs)

@@ -55,6 +55,9 @@ class DynaBertClassifier(keras.Model):
                  num_classes, max_sequence_length=512, num_segments=2, key_dim=None,
                  hidden_activation="gelu", dropout=0.1, use_masks=True, **kwargs):
         super().__init__(**kwargs)
+        # Every sub-layer computes in this model's dtype policy (its
+        # precision), as keras-hub's backbones pass theirs down.
+        dtype = self.dtype_policy
         self.vocabulary_size = vocabulary_size
         self.num_layers = num_layers
         self.num_heads = num_heads
@@ -71,27 +74,31 @@ class DynaBertClassifier(keras.Model):
 
         init = keras.initializers.TruncatedNormal(stddev=0.02)
         self.token_embedding = keras.layers.Embedding(
-            vocabulary_size, hidden_dim, embeddings_initializer=init, name="token_embedding")
+            vocabulary_size, hidden_dim, embeddings_initializer=init, name="token_embedding",
+            dtype=dtype)
         self.position_embedding = keras_hub.layers.PositionEmbedding(
-            max_sequence_length, initializer=init, name="position_embedding")
+            max_sequence_length, initializer=init, name="position_embedding", dtype=dtype)
         self.segment_embedding = keras.layers.Embedding(
-            num_segments, hidden_dim, embeddings_initializer=init, name="segment_embedding")
+            num_segments, hidden_dim, embeddings_initializer=init, name="segment_embedding",
+            dtype=dtype)
         self.embeddings_layer_norm = keras.layers.LayerNormalization(
-            epsilon=1e-12, name="embeddings_layer_norm")
-        self.embeddings_dropout = keras.layers.Dropout(dropout, name="embeddings_dropout")
+            epsilon=1e-12, name="embeddings_layer_norm", dtype=dtype)
+        self.embeddings_dropout = keras.layers.Dropout(dropout, name="embeddings_dropout",
+                                                       dtype=dtype)
         activation = _resolve_activation(hidden_activation)
         self.encoder_layers = [
             MaskableTransformerEncoder(
                 intermediate_dim, num_heads, key_dim=self.key_dim, use_masks=use_masks,
                 activation=activation, dropout=dropout, layer_norm_epsilon=1e-12,
-                kernel_initializer=init, name=f"transformer_layer_{i}")
+                kernel_initializer=init, name=f"transformer_layer_{i}", dtype=dtype)
             for i in range(num_layers)
         ]
         self.pooled_dense = keras.layers.Dense(hidden_dim, activation="tanh",
-                                               kernel_initializer=init, name="pooled_dense")
-        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
+                                               kernel_initializer=init, name="pooled_dense",
+                                               dtype=dtype)
+        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout", dtype=dtype)
         self.output_dense = keras.layers.Dense(num_classes, kernel_initializer=init,
-                                               name="logits")
+                                               name="logits", dtype=dtype)
         # Build every weight now (so weights can be copied in before a call).
         self.token_embedding.build((None, None))
         self.position_embedding.build((None, None, hidden_dim))
@@ -123,7 +130,7 @@ class DynaBertClassifier(keras.Model):
             num_segments=backbone.num_segments,
             key_dim=getattr(backbone, "key_dim", None),
             hidden_activation=getattr(backbone, "hidden_activation", "gelu_approximate"),
-            dropout=classifier.dropout, use_masks=use_masks)
+            dropout=classifier.dropout, use_masks=use_masks, dtype=backbone.dtype_policy)
         for name in EMBEDDING_AND_POOLER_LAYERS:
             getattr(model, name).set_weights(backbone.get_layer(name).get_weights())
         for source, target in zip(backbone.transformer_layers, model.encoder_layers):
@@ -161,7 +168,8 @@ class DynaBertClassifier(keras.Model):
             vocabulary_size=self.vocabulary_size, num_layers=len(layers), num_heads=heads,
             hidden_dim=hidden_dim, intermediate_dim=neurons, dropout=self.dropout,
             max_sequence_length=self.max_sequence_length, num_segments=self.num_segments,
-            hidden_activation=self.hidden_activation, key_dim=self.key_dim)
+            hidden_activation=self.hidden_activation, key_dim=self.key_dim,
+            dtype=self.dtype_policy)
         for layer_name in ("token_embedding", "position_embedding", "segment_embedding",
                            "embeddings_layer_norm"):
             backbone.get_layer(layer_name).set_weights(

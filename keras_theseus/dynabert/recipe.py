@@ -13,6 +13,7 @@ from keras_theseus.dynabert.trainer import DynaBertTrainer
 from keras_theseus.dynabert.trainer import frozen_copy
 from keras_theseus.models.classifier import accuracy_metrics
 from keras_theseus.models.classifier import bert_optimizer
+from keras_theseus.models.precision import with_precision
 from keras_theseus.models.resumable_fit import fit_resumable
 from keras_theseus.models.resumable_fit import stage_dir
 
@@ -32,7 +33,7 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
                    widths=DEFAULT_WIDTHS, depths=DEFAULT_DEPTHS, width_epochs=1,
                    depth_epochs=1, learning_rate=2e-5, hidden_weights=(0.1, 1.0),
                    importance_batches=None, clip_norm=1.0, jit_compile="auto", callbacks=None,
-                   verbose="auto", backup_dir=None):
+                   verbose="auto", backup_dir=None, precision=None):
     """DynaBERT (Hou et al., 2020) from a fine-tuned classifier, through `fit`.
 
     1. Convert `teacher` to a `DynaBertClassifier`, score heads and neurons
@@ -64,6 +65,10 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
             masks, optimizer and data order (see
             `keras_theseus.models.fit_resumable`). Importance and rewiring
             are recomputed: they are deterministic functions of the teacher.
+        precision: train in this precision (`"float32"`, `"mixed_bfloat16"`,
+            `"mixed_float16"`, `"auto"`, see
+            `keras_theseus.models.resolve_precision`); None (default) keeps
+            the teacher's. Importance scores and losses stay float32.
 
     Returns:
         `DynaBertResult`.
@@ -74,7 +79,7 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
     small = extract_subnetwork(result.model, width=0.5, depth=0.5)
     ```
     """
-    model = DynaBertClassifier.from_classifier(teacher)
+    model = DynaBertClassifier.from_classifier(with_precision(teacher, precision))
     importance_data = importance_data if importance_data is not None else validation_data
     if importance_data is None:
         raise ValueError("Pass `importance_data` (labelled batches, e.g. the dev split) or "

@@ -67,6 +67,9 @@ class DynaBertTrainer(keras.Model):
     def __init__(self, student, teacher=None, widths=DEFAULT_WIDTHS, depths=(1.0,),
                  logits_weight=1.0, hidden_weight=0.1, label_weight=None, clip_norm=1.0,
                  **kwargs):
+        # The trainer's policy is the student's: `compile` then wraps the
+        # optimizer for loss scaling under mixed_float16.
+        kwargs.setdefault("dtype", getattr(student, "dtype_policy", None))
         super().__init__(**kwargs)
         if not isinstance(student, DynaBertClassifier):
             raise TypeError("`student` must be a DynaBertClassifier. "

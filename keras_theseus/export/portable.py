@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_theseus.export.serving import _max_sequence_length
+from keras_theseus.models.precision import with_precision
 
 QUANTIZATION = (None, "dynamic_range")
 
@@ -22,12 +23,17 @@ def _prepare(model, path, suffix, overwrite):
         raise ValueError(f"`path` must end with '{suffix}'. Received: {path!r}")
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
+    # TFLite and ONNX Runtime CPU kernels are float32 (or int8): a model
+    # trained in mixed_bfloat16 / mixed_float16 is exported in float32. Its
+    # variables are float32 already, so nothing is rounded.
+    model = with_precision(model, "float32")
     # Keras exports need a model that has been called once (it traces the
     # input structure from that call).
     probe = min(4, max_length)
     model({"token_ids": np.zeros((1, probe), "int32"),
            "segment_ids": np.zeros((1, probe), "int32"),
            "padding_mask": np.ones((1, probe), "int32")}, training=False)
+    return model
 
 
 def export_tflite(model, path, quantization=None, overwrite=False):
@@ -41,6 +47,7 @@ def export_tflite(model, path, quantization=None, overwrite=False):
         path: file ending in `.tflite`.
         quantization: `None` (float32) or `"dynamic_range"` (int8 weights,
             float activations: about 4× smaller; check the accuracy delta).
+            A model trained in a mixed precision is exported in float32.
         overwrite: replace an existing file.
 
     Returns:
@@ -55,7 +62,7 @@ def export_tflite(model, path, quantization=None, overwrite=False):
     if quantization not in QUANTIZATION:
         raise ValueError(f"`quantization` must be one of {QUANTIZATION}. "
                          f"Received: {quantization!r}")
-    _prepare(model, path, ".tflite", overwrite)
+    model = _prepare(model, path, ".tflite", overwrite)
     kwargs = {}
     if quantization == "dynamic_range":
         kwargs["optimizations"] = [tf.lite.Optimize.DEFAULT]
@@ -68,7 +75,8 @@ def export_onnx(model, path, opset_version=None, overwrite=False):
 
     Needs `pip install keras-theseus[export]` (tf2onnx, onnx, onnxruntime).
     Inputs are int32 `token_ids`, `segment_ids`, `padding_mask` with dynamic
-    batch and length; the output is the logits.
+    batch and length; the output is the logits. A model trained in a mixed
+    precision is exported in float32 (ONNX Runtime's CPU kernels).
 
     Args:
         model: a keras-hub `BertTextClassifier`.
@@ -86,7 +94,7 @@ def export_onnx(model, path, opset_version=None, overwrite=False):
     except ImportError as error:
         raise ImportError("ONNX export needs tf2onnx: pip install 'keras-theseus[export]'"
                           ) from error
-    _prepare(model, path, ".onnx", overwrite)
+    model = _prepare(model, path, ".onnx", overwrite)
     model.export(path, format="onnx", verbose=False, opset_version=opset_version)
     return path
 

@@ -21,6 +21,11 @@ from keras_theseus.models.presets import preset_max_positions
 from keras_theseus.models.presets import preset_num_layers
 from keras_theseus.models.presets import resolve_preset
 from keras_theseus.models.resumable_fit import fit_resumable
+from keras_theseus.models.precision import PRECISIONS
+from keras_theseus.models.precision import check_precision
+from keras_theseus.models.precision import model_precision
+from keras_theseus.models.precision import resolve_precision
+from keras_theseus.models.precision import with_precision
 from keras_theseus.models.teacher import finetune_teacher
 from keras_theseus.models.teacher import teacher_cache_path
 from keras_theseus.models.layer_dropping import assemble_classifier

@@ -7,6 +7,7 @@ import keras_hub
 from keras_hub.src.models.bert.bert_backbone import bert_kernel_initializer
 from keras_hub.src.utils.keras_utils import gelu_approximate
 
+from keras_theseus.models.transformer_encoder import FusedTransformerEncoder
 from keras_theseus.models.transformer_encoder import HeadSizeTransformerEncoder
 
 
@@ -104,10 +105,12 @@ class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
             axis=-1, epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm")
         self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype,
                                                        name="embeddings_dropout")
-        # keras-hub's own layer whenever it can express the head size: the
-        # weights file then names every layer as a keras-hub backbone does.
+        # keras-hub's TransformerEncoder with FFN layers that TF fuses into
+        # oneDNN kernels (same sub-layers, names and weights; at BERT's head
+        # size under keras-hub's class name, so the weights file names every
+        # layer as a keras-hub backbone does), with a free head size otherwise.
         if key_dim is None or key_dim == hidden_dim // num_heads:
-            encoder = keras_hub.layers.TransformerEncoder
+            encoder = FusedTransformerEncoder
         else:
             encoder = functools.partial(HeadSizeTransformerEncoder, key_dim=key_dim)
         self.transformer_layers = [

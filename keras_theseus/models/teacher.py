@@ -10,6 +10,8 @@ from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.presets import load_backbone
 from keras_theseus.models.presets import load_preprocessor
+from keras_theseus.models.precision import resolve_precision
+from keras_theseus.models.precision import with_precision
 from keras_theseus.models.resumable_fit import fit_resumable
 from keras_theseus.models.vocabulary import unknown_token_rate
 
@@ -31,12 +33,14 @@ def teacher_cache_dir():
 
 def teacher_cache_path(preset, dataset, sequence_length, epochs, seed=0, bucket_widths=None,
                        batch_size=DEFAULT_TEACHER_BATCH_SIZE,
-                       learning_rate=DEFAULT_TEACHER_LEARNING_RATE):
+                       learning_rate=DEFAULT_TEACHER_LEARNING_RATE, precision=None):
     """Cache file of a fine-tuned teacher, named by what determines it.
 
     Batch size and learning rate enter the name only when they differ from
-    `finetune_teacher`'s defaults (32 and 5e-5), so teachers cached before
-    they were part of the name keep their files.
+    `finetune_teacher`'s defaults (32 and 5e-5), and the training precision
+    only when it is not float32 (a teacher trained in bfloat16 is another
+    teacher), so teachers cached before they were part of the name keep
+    their files.
 
     Example:
     ```python
@@ -50,6 +54,8 @@ def teacher_cache_path(preset, dataset, sequence_length, epochs, seed=0, bucket_
     budget = "" if batch_size == DEFAULT_TEACHER_BATCH_SIZE else f"_bs{int(batch_size)}"
     if float(learning_rate) != DEFAULT_TEACHER_LEARNING_RATE:
         budget += f"_lr{float(learning_rate):g}"
+    if precision not in (None, "float32"):
+        budget += f"_{precision}"
     return os.path.join(
         teacher_cache_dir(),
         f"{name}__{dataset}__len{sequence_length}_ep{epochs}_seed{seed}{buckets}{budget}.keras",
@@ -70,6 +76,7 @@ def finetune_teacher(
     verbose="auto",
     bucket_widths=None,
     backup_dir=None,
+    precision=None,
 ):
     """Fine-tune a pretrained encoder into a teacher classifier.
 
@@ -95,6 +102,11 @@ def finetune_teacher(
             short texts much cheaper to train on. Part of the cache key.
         backup_dir: resume an interrupted fine-tune from this directory
             (see `fit_resumable`).
+        precision: `"float32"`, `"mixed_bfloat16"`, `"mixed_float16"` or
+            `"auto"` (bfloat16 where the device runs it natively, see
+            `keras_theseus.models.resolve_precision`); None (default)
+            builds the model in Keras' global dtype policy. Part of the
+            cache key; the returned teacher computes in this precision.
 
     Returns:
         `(classifier, preprocessor, history)`; `history` is None when the
@@ -106,14 +118,17 @@ def finetune_teacher(
     teacher, preprocessor, _ = finetune_teacher(data, epochs=3)
     ```
     """
+    precision = resolve_precision(precision)
     preprocessor = load_preprocessor(preset, sequence_length=sequence_length)
     path = teacher_cache_path(preset, data.name, sequence_length, epochs, seed, bucket_widths,
-                              batch_size=batch_size, learning_rate=learning_rate)
+                              batch_size=batch_size, learning_rate=learning_rate,
+                              precision=precision)
     if cache and os.path.isfile(path):
-        return keras.saving.load_model(path), preprocessor, None
+        return with_precision(keras.saving.load_model(path), precision), preprocessor, None
     _warn_if_vocabulary_misfits(preprocessor, data, preset)
     keras.utils.set_random_seed(seed)
-    classifier = build_text_classifier(load_backbone(preset), data.num_classes)
+    backbone = load_backbone(preset, **({"dtype": precision} if precision else {}))
+    classifier = build_text_classifier(backbone, data.num_classes)
     train = data.tf_dataset("train", preprocessor, batch_size=batch_size, seed=seed,
                             bucket_widths=bucket_widths)
     dev = data.tf_dataset("dev", preprocessor, batch_size=batch_size,

@@ -13,6 +13,7 @@ from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
 from keras_theseus.dynabert.importance import compute_importance
 from keras_theseus.dynabert.importance import rewire
 from keras_theseus.models.classifier import bert_optimizer
+from keras_theseus.models.precision import with_precision
 from keras_theseus.search.extraction import extract_candidate
 from keras_theseus.search.scoring import pareto_front
 from keras_theseus.search.scoring import w_score
@@ -50,7 +51,8 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
                             learning_rate=1e-4, label_weight=0.0, max_candidates=None,
                             time_budget_seconds=None, latency_batch_size=32,
                             latency_sequence_length=128, latency_repeats=5, weights=None,
-                            final_latency_pass=True, jit_compile="auto", verbose=1):
+                            final_latency_pass=True, jit_compile="auto", verbose=1,
+                            precision=None):
     """Search `space` under `teacher`: each candidate extracted, distilled `steps` steps, measured.
 
     For every candidate, fewest parameters first:
@@ -59,7 +61,7 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
        teacher's logits, + `label_weight` · label CE);
     3. measure parameters, FLOPs (batch 1), latency on this device
        (`latency_batch_size` × `latency_sequence_length`, interleaved with
-       the teacher, XLA) and the error: cross-entropy against the teacher's
+       the teacher, `inference_function`'s path) and the error: cross-entropy against the teacher's
        outputs on `heldout_data` (plus label accuracy).
     Then `W` (`w_score`) and the Pareto frontier over (params, latency,
     error) are added, the table is sorted by W, and the best candidate is the
@@ -88,6 +90,11 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
             still compares like with like. Latency does not depend on the
             weights, so the architectures are rebuilt, not retrained.
         verbose: 1 prints one progress line per candidate.
+        precision: train in this precision (`"float32"`, `"mixed_bfloat16"`,
+            `"mixed_float16"`, `"auto"`, see
+            `keras_theseus.models.resolve_precision`); None (default) keeps
+            the teacher's. Candidates are distilled and
+            timed in it; importance scores and losses stay float32.
 
     Returns:
         DataFrame (one row per finished candidate) with `COLUMNS`, `W` and
@@ -102,6 +109,7 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
     table.iloc[0]   # the chosen candidate
     ```
     """
+    teacher = with_precision(teacher, precision)
     candidates = space.candidates(teacher)
     done = pd.DataFrame(columns=COLUMNS)
     if results_path and os.path.isfile(results_path):

@@ -4,6 +4,7 @@ import dataclasses
 
 import keras
 
+from keras_theseus.models.precision import with_precision
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.resumable_fit import fit_resumable
 from keras_theseus.models.resumable_fit import stage_dir as _stage_dir
@@ -62,6 +63,7 @@ def compress_with_theseus(
     temperature=2.0,
     successor_kd_weight=0.0,
     backup_dir=None,
+    precision=None,
 ):
     """Stages 2 and 3 of BERT-of-Theseus on a fine-tuned predecessor.
 
@@ -106,6 +108,10 @@ def compress_with_theseus(
             up to its own subdirectory (`replacing`, `successor`), with the
             replacement step, optimizer and data order (see
             `fit_resumable`); a finished stage is restored, not retrained.
+        precision: train in this precision (`"float32"`, `"mixed_bfloat16"`,
+            `"mixed_float16"`, `"auto"`, see `keras_theseus.models.
+            resolve_precision`); None (default) keeps the predecessor's.
+            The successor computes in it.
 
     Returns:
         `TheseusResult`.
@@ -121,6 +127,9 @@ def compress_with_theseus(
     ```
     """
     keras.utils.set_random_seed(seed)
+    # Every model below (Theseus, successor, stage-3 teacher) is built from
+    # the predecessor and computes in its precision.
+    predecessor = with_precision(predecessor, precision)
     steps_per_epoch = int(train_data.cardinality())
     if steps_per_epoch < 1:
         raise ValueError(

@@ -158,6 +158,11 @@ class TheseusClassifier(keras.Model):
         temperature=2.0,
         **kwargs,
     ):
+        # The model computes in its backbone's precision (dtype policy): the
+        # successors copy the backbone's layer configs, the head gets it
+        # below, and `compile` wraps the optimizer for loss scaling under
+        # mixed_float16.
+        kwargs.setdefault("dtype", getattr(backbone, "dtype_policy", None))
         super().__init__(**kwargs)
         for name, value in (("kd_weight", kd_weight), ("label_weight", label_weight)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -220,8 +225,10 @@ class TheseusClassifier(keras.Model):
             layer.build((None, None, hidden))
             self.successor_layers.append(layer)
         self.pooled_dense = backbone.get_layer("pooled_dense")
-        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
-        self.output_dense = keras.layers.Dense(num_classes, name="logits")
+        self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout",
+                                                   dtype=backbone.dtype_policy)
+        self.output_dense = keras.layers.Dense(num_classes, name="logits",
+                                               dtype=backbone.dtype_policy)
         self.output_dense.build((None, hidden))
 
         for layer in backbone.transformer_layers:

@@ -6,6 +6,7 @@ from keras_theseus.timing.flops import count_flops
 from keras_theseus.timing.latency import count_params
 from keras_theseus.timing.latency import device_info
 from keras_theseus.timing.latency import inference_function
+from keras_theseus.timing.latency import inference_jit_compile
 from keras_theseus.timing.latency import measure_latency
 from keras_theseus.timing.latency import measure_train_step
 from keras_theseus.timing.latency import synthetic_inputs

@@ -30,7 +30,7 @@ def load_for_benchmark(path):
 
 
 def benchmark_models(models, batch_size=32, sequence_length=128, warmup=2, repeats=10,
-                     vocabulary_size=None, jit_compile=True):
+                     vocabulary_size=None, jit_compile="auto", precision=None):
     """Time models interleaved in this process and report speedups.
 
     Args:
@@ -41,7 +41,11 @@ def benchmark_models(models, batch_size=32, sequence_length=128, warmup=2, repea
             batch).
         warmup, repeats: untimed / timed interleaved rounds.
         vocabulary_size: token id range; default the first Keras model's.
-        jit_compile: XLA for Keras models (SavedModels run as exported).
+        jit_compile: XLA for Keras models (SavedModels run as exported):
+            `"auto"` (XLA except for half-precision models on a CPU, see
+            `inference_jit_compile`), `True` or `False`.
+        precision: run the Keras models in this precision (see
+            `keras_theseus.models.with_precision`); None: as given / saved.
 
     Returns:
         `pandas.DataFrame` indexed by name with `params`, `gflops`,
@@ -57,8 +61,12 @@ def benchmark_models(models, batch_size=32, sequence_length=128, warmup=2, repea
         models = {os.path.basename(str(p).rstrip("/")): p for p in models}
     if not models:
         raise ValueError("`models` is empty.")
+    from keras_theseus.models.precision import with_precision
+
     loaded = {name: load_for_benchmark(m) if isinstance(m, (str, os.PathLike)) else m
               for name, m in models.items()}
+    loaded = {name: with_precision(m, precision) if isinstance(m, keras.Model) else m
+              for name, m in loaded.items()}
     keras_models = [m for m in loaded.values() if isinstance(m, keras.Model)]
     if vocabulary_size is None:
         vocabulary_size = (keras_models[0].backbone.vocabulary_size

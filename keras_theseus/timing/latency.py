@@ -54,8 +54,44 @@ def count_params(model):
     return int(sum(np.prod(v.shape) for v in model.weights))
 
 
-def inference_function(model, jit_compile=True):
-    """A compiled `inputs -> outputs` inference function for `model`."""
+def inference_jit_compile(model, jit_compile="auto"):
+    """Whether `model`'s inference should be XLA-compiled on this device.
+
+    `"auto"`: XLA, except for a half-precision model on a CPU. XLA's CPU
+    backend does not use AMX / AVX512-BF16, while TF's graph mode runs
+    bfloat16 matmuls through oneDNN's AMX kernels: measured on this
+    project's 2-core AMX machine (MiniLM-L6, b32×128), a mixed_bfloat16
+    forward took 0.5× the float32 XLA time in graph mode and ~1.2× with XLA
+    (docs/precision.md). float32 keeps XLA, measured faster than graph mode
+    for inference on CPU; GPUs and TPUs keep XLA in every precision
+    (not measured here: no GPU in this project's CI). `True` / `False`
+    force it.
+
+    Example:
+    ```python
+    inference_jit_compile(with_precision(model, "mixed_bfloat16"))  # False on a CPU
+    ```
+    """
+    if jit_compile in (True, False):
+        return jit_compile
+    if jit_compile != "auto":
+        raise ValueError(f"`jit_compile` must be True, False or 'auto'. Received: {jit_compile!r}")
+    from keras_theseus.models.precision import model_dtype_policy
+
+    half = model_dtype_policy(model).compute_dtype in ("bfloat16", "float16")
+    on_cpu = not (tf.config.list_physical_devices("GPU")
+                  or tf.config.list_logical_devices("TPU"))
+    return not (half and on_cpu)
+
+
+def inference_function(model, jit_compile="auto"):
+    """A compiled `inputs -> outputs` inference function for `model`.
+
+    `jit_compile="auto"` picks XLA or TF graph mode for the model's
+    precision and the device (see `inference_jit_compile`).
+    """
+    jit_compile = inference_jit_compile(model, jit_compile)
+
     def infer(x):
         return model(x, training=False)
 
@@ -69,7 +105,7 @@ def _block(outputs):
     return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
 
 
-def measure_latency(models, inputs, warmup=2, repeats=10, jit_compile=True):
+def measure_latency(models, inputs, warmup=2, repeats=10, jit_compile="auto"):
     """Median/percentile latency of several models, measured interleaved.
 
     Every round times each model once, in an order rotated from round to
@@ -79,12 +115,14 @@ def measure_latency(models, inputs, warmup=2, repeats=10, jit_compile=True):
 
     Args:
         models: dict `{name: keras.Model or callable}`. Keras models are
-            wrapped in `tf.function` (XLA if `jit_compile`); other
+            wrapped in `tf.function` (`inference_function`); other
             callables are timed as given.
         inputs: one batch, passed to every model.
         warmup: untimed calls per model first.
         repeats: timed rounds (>= 1).
-        jit_compile: compile Keras models with XLA.
+        jit_compile: XLA for the Keras models: `"auto"` (XLA except for
+            half-precision models on a CPU, see `inference_jit_compile`),
+            `True` or `False`.
 
     Returns:
         dict `{name: {"median_ms", "p10_ms", "p90_ms", "min_ms", "repeats"}}`.

@@ -203,6 +203,7 @@ def _score(model, context):
 
 def _latency(context, student, cache_dir):
     """Teacher and student latency, measured interleaved, cached by architecture."""
+    from keras_theseus.models.precision import model_precision
     from keras_theseus.timing import count_params
     from keras_theseus.timing import measure_latency
     from keras_theseus.timing import synthetic_inputs
@@ -211,6 +212,11 @@ def _latency(context, student, cache_dir):
     shape = {k: v for k, v in student.backbone.get_config().items()
              if k in ("num_layers", "num_heads", "hidden_dim", "intermediate_dim",
                       "vocabulary_size")}
+    precision = model_precision(student)
+    if precision != "float32":
+        # The student runs in its training precision against the float32
+        # teacher; keyed only when not float32, so older cells stay valid.
+        shape["precision"] = precision
     key = {"format": CELL_FORMAT, "preset": context.preset, "student": shape, "latency": lat}
     path = os.path.join(cache_dir, "latency", f"{_digest(key)}.json")
     cached = _read_json(path, key)

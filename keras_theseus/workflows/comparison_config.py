@@ -32,8 +32,12 @@ METHOD_OPTIONS = {
 }
 # Options a variant may set that enter its identity (and cache key) only
 # when set: added after cells were cached, they keep those cells valid.
-# `successor_kd_weight` > 0 distils Theseus' stage 3 from the predecessor.
+# `successor_kd_weight` > 0 distils Theseus' stage 3 from the predecessor;
+# `precision` ("float32", "mixed_bfloat16", "mixed_float16") trains the
+# student (and the teacher pass of KD / Theseus) in that precision, for every
+# method; unset, the models' own (float32).
 OPTIONAL_METHOD_OPTIONS = {"theseus": {"successor_kd_weight": 0.0}}
+OPTIONAL_ANY_METHOD = {"precision": None}
 # Shorthands for common variants.
 METHOD_ALIASES = {
     "pretrained_truncated": {"method": "truncated", "source": "pretrained"},
@@ -105,7 +109,8 @@ def method_spec(entry, key="methods"):
     if not isinstance(label, str) or not label:
         _fail(f"{key}.label", "a non-empty string", label)
     options = copy.deepcopy(METHOD_OPTIONS[name])
-    optional = {"learning_rate", "epochs", *OPTIONAL_METHOD_OPTIONS.get(name, {})}
+    optional = {"learning_rate", "epochs", *OPTIONAL_METHOD_OPTIONS.get(name, {}),
+                *OPTIONAL_ANY_METHOD}
     unknown = sorted(set(entry) - set(options) - optional)
     if unknown:
         _fail(f"{key}[{label}]",
@@ -116,6 +121,14 @@ def method_spec(entry, key="methods"):
             _positive_number(f"{key}[{label}].{option}", options[option])
     if "epochs" in options:
         _positive_int(f"{key}[{label}].epochs", options["epochs"])
+    if "precision" in options:
+        from keras_theseus.models.precision import PRECISIONS
+
+        # A concrete name: "auto" would make the cell's cache key mean
+        # different things on different machines.
+        if options["precision"] not in PRECISIONS:
+            _fail(f"{key}[{label}].precision", f"one of {list(PRECISIONS)}",
+                  options["precision"])
     layers = options.get("layers")
     if layers is not None and not (layers in _LAYER_STRATEGIES or (
             isinstance(layers, list) and all(isinstance(i, int) for i in layers))):

@@ -5,6 +5,7 @@ import keras
 from keras_theseus.models.classifier import build_text_classifier
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.layer_dropping import drop_layers
+from keras_theseus.models.precision import with_precision
 from keras_theseus.models.presets import load_backbone
 
 
@@ -41,6 +42,8 @@ def train_student(spec, teacher, train, num_layers, seed, training, preset=None,
         verbose: `fit` verbosity.
     """
     options = spec.options
+    # Every model below is built from the teacher and inherits its precision.
+    teacher = with_precision(teacher, options.get("precision"))
     epochs = options.get("epochs", training["epochs"])
     learning_rate = options.get("learning_rate", training["learning_rate"])
     steps = int(train.cardinality())
@@ -49,7 +52,9 @@ def train_student(spec, teacher, train, num_layers, seed, training, preset=None,
     if spec.method == "truncated":
         source = teacher
         if options["source"] == "pretrained":
-            source = build_text_classifier(load_backbone(preset), teacher.num_classes)
+            source = with_precision(
+                build_text_classifier(load_backbone(preset), teacher.num_classes),
+                options.get("precision"))
         student = drop_layers(source, student_layers(spec, num_layers, total_layers, searched))
         compile_text_classifier(student, learning_rate=learning_rate, total_steps=steps * epochs)
         history = student.fit(train, epochs=epochs, verbose=verbose, shuffle=False)

@@ -18,8 +18,9 @@ def evaluate_run(run, data, split="test", batch_size=64, latency_batch_sizes=(32
     """Accuracy, params, latency and speedup of a run's teacher and student.
 
     Latency is measured interleaved in this process on synthetic
-    full-length batches (`measure_latency`, XLA), so the speedup is a ratio
-    from one run on one machine.
+    full-length batches (`measure_latency`: XLA for float32 models, TF
+    graph mode for bfloat16 ones on a CPU), in the precision the models
+    were trained in, so the speedup is a ratio from one run on one machine.
 
     Args:
         run: a `CompressionRun`.
@@ -53,9 +54,10 @@ def evaluate_run(run, data, split="test", batch_size=64, latency_batch_sizes=(32
     for batch in latency_batch_sizes:
         stats = measure_latency(models, synthetic_inputs(batch, length, vocab),
                                 warmup=2, repeats=latency_repeats,
-                                # Inference is timed with XLA (it wins at b1 and
-                                # ties at b32) unless the run turned XLA off.
-                                jit_compile=run.config.jit_compile is not False)
+                                # "auto": XLA for float32 (it wins at b1 and
+                                # ties at b32 on CPU), oneDNN graph mode for
+                                # bfloat16 on a CPU (XLA ignores AMX).
+                                jit_compile=run.config.jit_compile)
         key = f"b{batch}x{length}"
         for name in models:
             rows[name][f"latency_ms_{key}"] = stats[name]["median_ms"]
@@ -169,7 +171,8 @@ def write_report(run_dir, metrics, run, data, files=None, title=None, notes=(), 
         f"{c.teacher_epochs}, compression epochs {c.epochs}"
         + (f" + {c.successor_epochs} successor epoch(s)" if c.method == "theseus" else "")
         + (" per DynaBERT phase" if c.method == "dynabert" else "")
-        + f", learning rate {c.learning_rate}, seed {c.seed}, XLA {c.jit_compile}",
+        + f", learning rate {c.learning_rate}, seed {c.seed}, XLA {c.jit_compile}, "
+        f"precision {_precision_text(c.precision, run)}",
         f"- wall time: teacher {run.wall_s['teacher']:.0f} s, compression "
         f"{run.wall_s['compress']:.0f} s", "",
         "## Files", "",
@@ -182,6 +185,13 @@ def write_report(run_dir, metrics, run, data, files=None, title=None, notes=(), 
     with open(paths["report"], "w", encoding="utf-8") as f:
         f.write("\n".join(lines).rstrip() + "\n")
     return paths
+
+
+def _precision_text(setting, run):
+    from keras_theseus.models.precision import model_precision
+
+    actual = model_precision(run.student)
+    return actual if setting == actual else f"{setting} → {actual}"
 
 
 def summary_table(metrics):

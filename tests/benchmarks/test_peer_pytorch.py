@@ -34,7 +34,8 @@ def test_peer_benchmark_runs_both_stacks_on_the_same_function(tmp_path, monkeypa
     report = load_script().main([
         "--preset", str(checkpoint), "--depths", "2", "1", "--rounds", "1", "--repeats", "1",
         "--warmup", "0", "--eval-repeats", "1", "--eval-sentences", "40",
-        "--stacks", "torch", "keras", "--results", str(results), "--raw", str(raw),
+        "--stacks", "torch", "keras", "torch_bf16", "keras_bf16", "--results", str(results),
+        "--raw", str(raw),
         "--tolerance", "1e-5"])
     summary = report["summary"]
     for layers in (2, 1):
@@ -47,7 +48,15 @@ def test_peer_benchmark_runs_both_stacks_on_the_same_function(tmp_path, monkeypa
     diffs = report["exactness"]["keras"]
     assert set(diffs) == {"2L_hidden", "2L_logits", "1L_hidden", "1L_logits"}
     assert max(diffs.values()) < 1e-5
+    # bfloat16 stacks: both run (torch under autocast, ours in mixed_bfloat16),
+    # within bfloat16 rounding of float32, and are compared with each other.
+    for stack in ("torch_bf16", "keras_bf16"):
+        assert summary[stack]["2L_train_b32_s64"] > 0
+        assert 0 < max(report["exactness"][stack].values()) < 0.1
     records = json.load(open(results))
+    bf16 = [r for r in records if r["method"].startswith("keras_bf16:")]
+    assert bf16 and all(r["extra"]["reference"] == "torch_bf16" for r in bf16)
+    assert not any(r["method"].startswith("torch") for r in records)
     assert {r["experiment"] for r in records} == {"peer_pytorch"}
     assert all(r["metric"] == "latency_ratio_vs_torch" and r["student_metric"] > 0
                for r in records)

@@ -68,10 +68,35 @@ def test_key_dim_gives_fewer_heads_of_the_same_size():
     assert backbone(_x())["sequence_output"].shape == (2, 8, 16)
 
 
-def test_default_head_size_is_keras_hubs_own_layer():
-    # The weights file then names every layer exactly as keras-hub's backbone.
-    for backbone in (tiny(), tiny(key_dim=8)):
-        assert type(backbone.transformer_layers[0]) is keras_hub.layers.TransformerEncoder
+def test_weights_are_named_and_laid_out_as_keras_hubs_backbone(tmp_path):
+    # Our encoder layer (free head size, fused FFN kernels) keeps keras-hub's
+    # sub-layers, names and build order: a weights file of ours loads into
+    # keras-hub's own BertBackbone, layer for layer.
+    ours = tiny(key_dim=8)  # keras-hub's own head size
+    assert isinstance(ours.transformer_layers[0], keras_hub.layers.TransformerEncoder)
+    theirs = keras_hub.models.BertBackbone(vocabulary_size=50, num_layers=2, num_heads=2,
+                                           hidden_dim=16, intermediate_dim=32,
+                                           max_sequence_length=12)
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    path = str(tmp_path / "ours.weights.h5")
+    ours.save_weights(path)
+    theirs.load_weights(path)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fused_ffn_equals_keras_dense():
+    from keras_theseus.models.fused_dense import FusedDense
+
+    backbone = tiny()
+    fused = backbone.transformer_layers[0]._feedforward_intermediate_dense
+    assert isinstance(fused, FusedDense)
+    dense = keras.layers.Dense.from_config(fused.get_config())
+    dense.build((None, None, 16))
+    dense.set_weights(fused.get_weights())
+    x = np.random.default_rng(0).normal(size=(3, 5, 16)).astype("float32")
+    np.testing.assert_allclose(fused(x), dense(x), atol=1e-6)
+    assert fused.compute_output_shape((None, None, 16)) == (None, None, 32)
 
 
 def test_key_dim_round_trip(tmp_path):

@@ -1,0 +1,92 @@
+"""Self-attention whose graph TensorFlow fuses into oneDNN kernels."""
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus")
+class FusedSelfAttention(keras.layers.MultiHeadAttention):
+    """`keras.layers.MultiHeadAttention` with a fusable self-attention graph.
+
+    The same layer (sub-layers, weights, config) as Keras' multi-head
+    attention. For self-attention with an attention mask, as every BERT
+    encoder layer runs it, the forward pass is spelled so that TensorFlow's
+    oneDNN graph rewrites can fuse it:
+
+    - the query, key and value projections are 2-D `matmul` + `bias_add`
+      (one `_MklFusedMatMul` each) instead of `einsum` + a broadcasting
+      `AddV2`;
+    - the mask is an additive bias (`0` where attended, `-1e9` elsewhere,
+      as Keras' masked softmax) added to the scaled scores, instead of two
+      `SelectV2` passes around the softmax;
+    - the output projection is a 2-D `matmul` + `bias_add`.
+
+    Outputs equal Keras' up to float rounding (rows whose keys are all
+    masked, which a BERT input with its `[CLS]` token never has, would get
+    uniform instead of zero weights). Every other call (cross-attention,
+    returned scores, causal masks, Keras masks, quantized or LoRA
+    projections) takes Keras' own path. Why: on this project's AMX CPU,
+    bfloat16 element-wise kernels cost more than the bfloat16 matmuls, and
+    this spelling removes most of them (docs/precision.md has the numbers).
+
+    Example:
+    ```python
+    layer = FusedSelfAttention(num_heads=2, key_dim=8)
+    x = np.ones((1, 4, 16), "float32")
+    y = layer(x, x, attention_mask=np.ones((1, 4, 4), "bool"))
+    ```
+    """
+
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+             attention_mask=None, return_attention_scores=False, training=None,
+             use_causal_mask=False):
+        fast = (value is query and (key is None or key is query)
+                and attention_mask is not None and not return_attention_scores
+                and not use_causal_mask and query_mask is None and value_mask is None
+                and key_mask is None and getattr(query, "_keras_mask", None) is None
+                and all(d.quantization_mode is None and not getattr(d, "lora_enabled", False)
+                        for d in (self._query_dense, self._key_dense, self._value_dense,
+                                  self._output_dense))
+                and self._output_dense.kernel.shape.rank == 3)
+        if not fast:
+            return super().call(query, value, key=key, query_mask=query_mask,
+                                value_mask=value_mask, key_mask=key_mask,
+                                attention_mask=attention_mask,
+                                return_attention_scores=return_attention_scores,
+                                training=training, use_causal_mask=use_causal_mask)
+        x = tf.convert_to_tensor(query)
+        dtype = x.dtype
+        shape = tf.shape(x)
+        batch, length, hidden = shape[0], shape[1], x.shape[-1]
+        heads, key_dim = self._num_heads, self._key_dim
+        value_dim = self._value_dim or key_dim
+        rows = tf.reshape(x, [-1, hidden])
+
+        def project(dense, size):
+            # (rows, hidden) @ (hidden, heads·size) + bias → (batch, heads, length, size)
+            y = tf.matmul(rows, tf.reshape(tf.convert_to_tensor(dense.kernel), [hidden, -1]))
+            if dense.bias is not None:
+                y = tf.nn.bias_add(y, tf.reshape(tf.convert_to_tensor(dense.bias), [-1]))
+            return tf.transpose(tf.reshape(y, [batch, length, heads, size]), [0, 2, 1, 3])
+
+        q = project(self._query_dense, key_dim)
+        k = project(self._key_dense, key_dim)
+        v = project(self._value_dense, value_dim)
+        scores = tf.matmul(q, k, transpose_b=True) * tf.cast(self._inverse_sqrt_key_dim, dtype)
+        mask = tf.cast(attention_mask, dtype)
+        if mask.shape.rank == 3:
+            mask = mask[:, None]
+        # Keras' masked softmax puts -1e9 on masked scores; as a bias it is
+        # one add (which oneDNN fuses into the score matmul).
+        scores = scores + (1.0 - mask) * tf.cast(-1e9, dtype)
+        probabilities = self._dropout_layer(tf.nn.softmax(scores, axis=-1), training=training)
+        context = tf.matmul(probabilities, v)                       # (batch, heads, length, v)
+        context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, heads * value_dim])
+        out = self._output_dense
+        y = tf.matmul(context, tf.reshape(tf.convert_to_tensor(out.kernel),
+                                          [heads * value_dim, -1]))
+        if out.bias is not None:
+            y = tf.nn.bias_add(y, tf.convert_to_tensor(out.bias))
+        y = tf.reshape(y, [batch, length, -1])
+        y.set_shape(x.shape[:-1].concatenate([out.kernel.shape[-1]]))
+        return y
