@@ -15,7 +15,11 @@ same run:
   graph mode, mixed_bfloat16 with XLA;
 - GFLOP/s of the 6L b32×128 forward (FLOPs counted by
   `keras_theseus.timing.count_flops`) against this machine's 2048² matmul
-  in each precision (graph mode and XLA).
+  in each precision (graph mode and XLA);
+- with `--served`: the 6L model exported for TF Serving
+  (`export_for_serving`) computing in float32 and in mixed_bfloat16, both
+  SavedModels loaded and timed through `serving_default` at b32×128 and
+  b1×128 (the signature takes int32 ids and returns float32 either way).
 
 Records (metric `speedup_vs_float32`) go to results.json / RESULTS.md.
 """
@@ -91,6 +95,31 @@ def inference_times(classifier, depths, shapes, repeats):
     return out
 
 
+def served_times(classifier, record, repeats=8):
+    """TF Serving SavedModels of `classifier` in float32 and bfloat16, timed."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="kt_served_") as directory:
+        fns = {}
+        for precision in PRECISIONS:
+            path = kt.export.export_for_serving(classifier, directory, precision,
+                                                precision=precision)
+            fns[precision] = tf.saved_model.load(path).signatures["serving_default"]
+        for b in (32, 1):
+            x = kt.timing.synthetic_inputs(b, 128, classifier.backbone.vocabulary_size)
+            calls = {name: (lambda _, f=f: f(**x)["logits"]) for name, f in fns.items()}
+            stats = kt.timing.measure_latency(calls, x, warmup=2,
+                                              repeats=repeats * (4 if b == 1 else 1))
+            fp32, bf16 = stats["float32"]["median_ms"], stats["mixed_bfloat16"]["median_ms"]
+            print(f"served SavedModel b{b}×128: float32 {fp32:.1f} ms, mixed_bfloat16 "
+                  f"{bf16:.1f} ms ({fp32 / bf16:.2f}×)", flush=True)
+            record(f"served SavedModel {classifier.backbone.num_layers}L mixed_bfloat16",
+                   fp32 / bf16,
+                   f"TF Serving SavedModel (serving_default, graph mode) b{b}×128: float32 "
+                   f"{fp32:.1f} ms, mixed_bfloat16 {bf16:.1f} ms ({fp32 / bf16:.2f}×).",
+                   {"batch_size": b, "sequence_length": 128}, latency=stats)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,6 +128,9 @@ def main():
     p.add_argument("--train-shape", type=int, nargs=2, default=[32, 64])
     p.add_argument("--repeats", type=int, default=6)
     p.add_argument("--no-train", action="store_true")
+    p.add_argument("--served", action="store_true",
+                   help="also time the exported SavedModel in float32 and mixed_bfloat16")
+    p.add_argument("--only-served", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--results", default=os.path.join(HERE, "results.json"))
     args = p.parse_args()
     device = kt.timing.device_info()
@@ -113,6 +145,13 @@ def main():
             teacher=args.preset, metric="speedup_vs_float32", teacher_metric=1.0,
             student_metric=ratio, notes=notes, extra=extra, device=device, **shape))
 
+    if args.served or args.only_served:
+        served_times(classifier, record)
+    if args.only_served:
+        for r in records:
+            kt.reporting.append_record(r, args.results)
+        kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
+        return
     peak = matmul_gflops()
     print("matmul 2048² GFLOP/s: " + ", ".join(f"{k} {v:.0f}" for k, v in peak.items()),
           flush=True)

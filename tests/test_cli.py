@@ -218,6 +218,11 @@ BAD_INPUT = [
     (["compress", "--epochs", "-1"], 1, "`epochs` (--epochs) must be a positive int"),
     (["compress", "--learning-rate", "0"], 1, "`learning_rate` (--learning-rate) must be > 0"),
     (["compress", "--preset", "/no/such/checkpoint"], 1, "Unknown preset '/no/such/checkpoint'"),
+    (["compress", "--precision", "bf16"], 2, "argument --precision: invalid choice: 'bf16' "
+                                             "(choose from 'auto', 'float32', "
+                                             "'mixed_bfloat16', 'mixed_float16')"),
+    (["benchmark", "MODEL_NOT_KERAS", "--precision", "fp8"], 2,
+     "argument --precision: invalid choice: 'fp8'"),
     (["export", "MODEL_NOT_KERAS"], 1, "is not a Keras archive (the .keras zip file"),
     (["export", "MISSING.keras"], 1, "MISSING.keras does not exist."),
     (["export", "MODEL_NOT_KERAS", "--format", "pdf"], 2, "argument --format: invalid choice: "

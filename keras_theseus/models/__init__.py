@@ -8,6 +8,7 @@ from keras_theseus.models.classifier import build_text_classifier
 from keras_theseus.models.classifier import bert_optimizer
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.feature_extractor import build_feature_extractor
+from keras_theseus.models.fused_adamw import FusedAdamW
 from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.presets import PRESETS
 from keras_theseus.models.presets import VOCABULARIES

@@ -56,3 +56,18 @@ def test_files_are_never_overwritten_and_names_checked(classifier, tmp_path):
         export.export_onnx(classifier, str(tmp_path / "m.tflite"))
     with pytest.raises(ValueError, match="quantization"):
         export.export_tflite(classifier, str(tmp_path / "x.tflite"), quantization="int4")
+
+
+def test_a_bfloat16_student_exports_in_float32(classifier, tmp_path):
+    import tensorflow as tf
+
+    half = models.with_precision(classifier, "mixed_bfloat16")
+    x = _inputs(4, 12)
+    # TFLite and ONNX get the float32 graph of the same weights: equal to the
+    # float32 model, and within bfloat16 rounding of the bfloat16 one.
+    path = export.export_tflite(half, str(tmp_path / "half.tflite"))
+    tflite = export.tflite_predict(path, x)
+    assert tflite.dtype == np.float32
+    np.testing.assert_allclose(tflite, classifier.predict(x, verbose=0), atol=1e-4)
+    assert np.abs(tflite - np.asarray(tf.cast(half(x), "float32"))).max() < 0.05
+    assert models.model_precision(half) == "mixed_bfloat16"  # the caller's model is untouched

@@ -114,3 +114,21 @@ def test_bad_arguments(classifier_and_preprocessor, tmp_path):
         export.export_for_serving(classifier.backbone, str(tmp_path), "m")
     with pytest.raises(TypeError, match="preprocessor"):
         export.export_for_serving(classifier, str(tmp_path), "m", preprocessor=object())
+
+
+def test_served_signature_is_float32_in_either_precision(classifier_and_preprocessor, tmp_path):
+    import tensorflow as tf
+
+    classifier, _ = classifier_and_preprocessor
+    half = models.with_precision(classifier, "mixed_bfloat16")
+    x = {"token_ids": tf.constant([[2, 7, 8, 3, 0]], tf.int32),
+         "segment_ids": tf.zeros((1, 5), tf.int32),
+         "padding_mask": tf.constant([[1, 1, 1, 1, 0]], tf.int32)}
+    outputs = {}
+    for name, precision in (("bf16", None), ("fp32", "float32")):
+        path = export.export_for_serving(half, str(tmp_path), name, precision=precision)
+        served = tf.saved_model.load(path).signatures["serving_default"](**x)
+        assert served["logits"].dtype == tf.float32
+        outputs[name] = served["logits"].numpy()
+    np.testing.assert_allclose(outputs["fp32"], classifier.predict(x, verbose=0), atol=1e-5)
+    assert np.abs(outputs["bf16"] - outputs["fp32"]).max() < 0.05
