@@ -76,9 +76,9 @@ class FusedSelfAttention(keras.layers.MultiHeadAttention):
         mask = tf.cast(attention_mask, dtype)
         if mask.shape.rank == 3:
             mask = mask[:, None]
-        # Keras' masked softmax puts -1e9 on masked scores; as a bias it is
-        # one add (which oneDNN fuses into the score matmul).
-        scores = scores + (1.0 - mask) * tf.cast(-1e9, dtype)
+        # Keras' masked softmax value (-1e9; -3e4 in float16, whose range ends at
+        # 65504), as a bias: one add, which oneDNN fuses into the score matmul.
+        scores = scores + (1.0 - mask) * tf.cast(-3e4 if dtype == tf.float16 else -1e9, dtype)
         probabilities = self._dropout_layer(tf.nn.softmax(scores, axis=-1), training=training)
         context = tf.matmul(probabilities, v)                       # (batch, heads, length, v)
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, heads * value_dim])
