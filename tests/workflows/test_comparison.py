@@ -102,6 +102,7 @@ def test_a_changed_setting_never_reuses_a_cell(tiny_checkpoint, tmp_path, isolat
     "kd_hidden", "pretrained_truncated", "dynabert",
     {"method": "theseus", "init": "searched", "schedule": "constant", "base": 0.5,
      "successor_kd_weight": 1.0},
+    {"method": "truncated", "source": "pretrained", "precision": "mixed_bfloat16"},
 ])
 def test_every_method_trains_a_plain_keras_hub_student(tiny_checkpoint, entry):
     from keras_theseus.models import finetune_teacher
@@ -119,6 +120,9 @@ def test_every_method_trains_a_plain_keras_hub_student(tiny_checkpoint, entry):
     assert isinstance(student, keras_hub.models.BertTextClassifier)
     assert student.backbone.num_layers == 1 and histories
     assert searched == ([1] if spec.options.get("init") == "searched" else [])
+    from keras_theseus.models import model_precision
+
+    assert model_precision(student) == spec.options.get("precision", "float32")
 
 
 @pytest.mark.parametrize("grid,match", [
@@ -133,10 +137,19 @@ def test_every_method_trains_a_plain_keras_hub_student(tiny_checkpoint, entry):
     ({"teacher": {"learning_rate": 0}}, "`teacher.learning_rate` must be a number > 0"),
     ({"methods": ["truncated", "truncated"]}, "distinct labels"),
     ({"colour": "blue"}, "`keys` must be among"),
+    ({"methods": [{"method": "kd", "precision": "auto"}]},
+     r"`methods\[kd\].precision` must be one of \['float32', 'mixed_bfloat16'"),
 ])
 def test_config_errors_name_the_key(grid, match):
     with pytest.raises(ValueError, match=match):
         comparison_config(grid)
+
+
+def test_a_method_precision_keys_its_cells_only_when_set():
+    plain, half = (method_spec(e) for e in ("kd", {"method": "kd", "precision": "mixed_bfloat16",
+                                                   "label": "kd_bf16"}))
+    assert "precision" not in plain.options  # cells cached before the option stay valid
+    assert half.options["precision"] == "mixed_bfloat16"
 
 
 def test_depths_the_teacher_cannot_give(tiny_checkpoint, tmp_path):
