@@ -51,7 +51,7 @@ def main():
                 experiment="precision_accuracy", method=f"{fp32}: mixed_bfloat16 vs float32",
                 dataset=dataset, teacher=config.preset(dataset), metric="test_accuracy",
                 teacher_metric=float(a["mean"]), student_metric=float(b["mean"]),
-                seeds=int(b["seeds"]), mean=float(b["mean"]), ci95_low=float(b["ci95_low"]),
+                seeds=list(config.seeds), mean=float(b["mean"]), ci95_low=float(b["ci95_low"]),
                 ci95_high=float(b["ci95_high"]),
                 student_config={"layers": int(b["num_layers"])}, notes=note,
                 extra={"difference": float(b["difference"]),
