@@ -83,8 +83,9 @@ def export_for_serving(model, export_dir, model_name="keras_theseus", version=1,
             `keras_theseus.models.with_precision`); None keeps the model's
             own. The signatures take int32 ids and return float32 logits
             and probabilities in every precision. On an AMX / AVX512-BF16
-            CPU a `"mixed_bfloat16"` graph serves about 2× faster at
-            batch 32 (docs/precision.md); elsewhere prefer `"float32"`.
+            CPU a `"mixed_bfloat16"` graph served 1.8× faster at batch 32
+            and 0.95× at batch 1 (docs/precision.md); elsewhere, and for
+            batch-1 serving, prefer `"float32"`.
 
     Returns:
         The version directory written.

@@ -2,6 +2,9 @@
 
 import keras
 import tensorflow as tf
+from keras.src.layers.activations.softmax import _large_negative_number
+
+from keras_theseus.models.fused_dense import matmul_bias_add
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
@@ -64,9 +67,8 @@ class FusedSelfAttention(keras.layers.MultiHeadAttention):
 
         def project(dense, size):
             # (rows, hidden) @ (hidden, heads·size) + bias → (batch, heads, length, size)
-            y = tf.matmul(rows, tf.reshape(tf.convert_to_tensor(dense.kernel), [hidden, -1]))
-            if dense.bias is not None:
-                y = tf.nn.bias_add(y, tf.reshape(tf.convert_to_tensor(dense.bias), [-1]))
+            bias = None if dense.bias is None else tf.reshape(dense.bias, [-1])
+            y = matmul_bias_add(rows, tf.reshape(dense.kernel, [hidden, -1]), bias)
             return tf.transpose(tf.reshape(y, [batch, length, heads, size]), [0, 2, 1, 3])
 
         q = project(self._query_dense, key_dim)
@@ -76,17 +78,14 @@ class FusedSelfAttention(keras.layers.MultiHeadAttention):
         mask = tf.cast(attention_mask, dtype)
         if mask.shape.rank == 3:
             mask = mask[:, None]
-        # Keras' masked softmax value (-1e9; -3e4 in float16, whose range ends at
-        # 65504), as a bias: one add, which oneDNN fuses into the score matmul.
-        scores = scores + (1.0 - mask) * tf.cast(-3e4 if dtype == tf.float16 else -1e9, dtype)
+        # Keras' masked-softmax value for this dtype (-1e9; -3e4 in float16),
+        # as a bias: one add, which oneDNN fuses into the score matmul.
+        scores = scores + (1.0 - mask) * tf.cast(_large_negative_number(dtype), dtype)
         probabilities = self._dropout_layer(tf.nn.softmax(scores, axis=-1), training=training)
         context = tf.matmul(probabilities, v)                       # (batch, heads, length, v)
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, heads * value_dim])
         out = self._output_dense
-        y = tf.matmul(context, tf.reshape(tf.convert_to_tensor(out.kernel),
-                                          [heads * value_dim, -1]))
-        if out.bias is not None:
-            y = tf.nn.bias_add(y, tf.convert_to_tensor(out.bias))
+        y = matmul_bias_add(context, tf.reshape(out.kernel, [heads * value_dim, -1]), out.bias)
         y = tf.reshape(y, [batch, length, -1])
         y.set_shape(x.shape[:-1].concatenate([out.kernel.shape[-1]]))
         return y

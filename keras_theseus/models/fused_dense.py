@@ -4,6 +4,17 @@ import keras
 import tensorflow as tf
 
 
+def matmul_bias_add(rows, kernel, bias):
+    """`rows @ kernel (+ bias)` on 2-D tensors, spelled for oneDNN fusion.
+
+    `tf.matmul` followed by `tf.nn.bias_add` (not a broadcasting add) is
+    the pattern grappler's oneDNN remapper fuses into one `_MklFusedMatMul`
+    (with a following activation as a post-op). `bias` may be None.
+    """
+    y = tf.matmul(rows, tf.convert_to_tensor(kernel))
+    return y if bias is None else tf.nn.bias_add(y, tf.convert_to_tensor(bias))
+
+
 @keras.saving.register_keras_serializable(package="keras_theseus")
 class FusedDense(keras.layers.Dense):
     """`keras.layers.Dense` computed as `bias_add(matmul(x2d, kernel))`.
@@ -39,11 +50,8 @@ class FusedDense(keras.layers.Dense):
         if self.quantization_mode is not None or self.lora_enabled:
             return super().call(inputs, training=training)
         x = tf.convert_to_tensor(inputs)
-        kernel = tf.convert_to_tensor(self.kernel)
         shape = tf.shape(x)
-        y = tf.matmul(tf.reshape(x, [-1, shape[-1]]), kernel)
-        if self.bias is not None:
-            y = tf.nn.bias_add(y, tf.convert_to_tensor(self.bias))
+        y = matmul_bias_add(tf.reshape(x, [-1, shape[-1]]), self.kernel, self.bias)
         if self.activation is not None:
             y = self.activation(y)
         y = tf.reshape(y, tf.concat([shape[:-1], [self.units]], axis=0))

@@ -61,8 +61,8 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
        teacher's logits, + `label_weight` · label CE);
     3. measure parameters, FLOPs (batch 1), latency on this device
        (`latency_batch_size` × `latency_sequence_length`, interleaved with
-       the teacher, `inference_function`'s path) and the error: cross-entropy against the teacher's
-       outputs on `heldout_data` (plus label accuracy).
+       the teacher, `inference_function`'s path) and the error: cross-entropy
+       against the teacher's outputs on `heldout_data` (plus label accuracy).
     Then `W` (`w_score`) and the Pareto frontier over (params, latency,
     error) are added, the table is sorted by W, and the best candidate is the
     first row (argmax W is always on the frontier).

@@ -4,8 +4,8 @@ import dataclasses
 
 import keras
 
-from keras_theseus.models.precision import with_precision
 from keras_theseus.models.classifier import compile_text_classifier
+from keras_theseus.models.precision import with_precision
 from keras_theseus.models.resumable_fit import fit_resumable
 from keras_theseus.models.resumable_fit import stage_dir as _stage_dir
 from keras_theseus.theseus.extraction import extract_successor

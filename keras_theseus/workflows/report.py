@@ -54,9 +54,9 @@ def evaluate_run(run, data, split="test", batch_size=64, latency_batch_sizes=(32
     for batch in latency_batch_sizes:
         stats = measure_latency(models, synthetic_inputs(batch, length, vocab),
                                 warmup=2, repeats=latency_repeats,
-                                # "auto": XLA for float32 (it wins at b1 and
-                                # ties at b32 on CPU), oneDNN graph mode for
-                                # bfloat16 on a CPU (XLA ignores AMX).
+                                # "auto": XLA for float32 (it wins at b1 on
+                                # CPU), oneDNN graph mode for bfloat16 on a
+                                # CPU (XLA ignores AMX).
                                 jit_compile=run.config.jit_compile)
         key = f"b{batch}x{length}"
         for name in models:
