@@ -133,3 +133,11 @@ def test_old_name_is_a_deprecated_alias():
     with pytest.warns(DeprecationWarning, match="ExactGeluBertBackbone"):
         old = models.BertBackbone
     assert issubclass(old, ExactGeluBertBackbone)
+
+
+def test_fused_encoder_refuses_another_head_size():
+    from keras_theseus.models.transformer_encoder import FusedTransformerEncoder
+
+    assert FusedTransformerEncoder.__name__ == "TransformerEncoder"  # keras-hub's file paths
+    with pytest.raises(ValueError, match="HeadSizeTransformerEncoder. Received: key_dim=8"):
+        FusedTransformerEncoder(intermediate_dim=32, num_heads=2, key_dim=8)
