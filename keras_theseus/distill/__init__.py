@@ -11,6 +11,7 @@ from keras_theseus.distill.layer_selection import select_layers
 from keras_theseus.distill.losses import attention_mse
 from keras_theseus.distill.losses import cosine_embedding_loss
 from keras_theseus.distill.losses import masked_mse
+from keras_theseus.distill.losses import replica_share
 from keras_theseus.distill.losses import soft_cross_entropy
 from keras_theseus.distill.losses import soft_target_kl
 from keras_theseus.distill.losses import sparse_cross_entropy

@@ -8,6 +8,7 @@ from keras.src.losses.loss import scale_loss_for_distribution
 
 from keras_theseus.distill import losses
 from keras_theseus.distill.ensemble import EnsembleTeacher
+from keras_theseus.distribute.checked_fit import StrategyCheckedFit
 from keras_theseus.models.feature_extractor import build_feature_extractor
 from keras_theseus.models.precision import model_dtype_policy
 
@@ -72,7 +73,7 @@ class _FeatureModels:
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
-class Distiller(keras.Model):
+class Distiller(StrategyCheckedFit, keras.Model):
     """Train a student against a frozen teacher with `compile` / `fit`.
 
     One training step runs the teacher once (inference mode) and the
@@ -334,6 +335,10 @@ class Distiller(keras.Model):
         """Each active term's unweighted value, from one pass of each model."""
         terms = {}
         token_mask = x["padding_mask"]
+        # Under a strategy, token- and sample-weighted means become each
+        # replica's share of the global-batch mean (`replica_share`); 1.0
+        # on one device.
+        token_share = losses.replica_share(token_mask) if self._uses_token_mask() else 1.0
         teacher_logits = teacher_out["logits"]
         student_logits = student_out["logits"]
         if self.task == "masked_lm" and self.kd_positions == "all":
@@ -350,20 +355,22 @@ class Distiller(keras.Model):
                 if not isinstance(temperature, float):
                     tf.debugging.assert_positive(temperature, "temperature schedule gave T <= 0")
                 terms["kd"] = losses.soft_target_kl(teacher_logits, student_logits,
-                                                    temperature, kd_weights)
+                                                    temperature, kd_weights) * (
+                    losses.replica_share(kd_weights))
         if "label" in self.active_terms:
             if y is None:
                 raise ValueError("label_weight > 0 but the dataset yields no labels. Pass "
                                  "(x, y) batches, or label_weight=0 for label-free "
                                  "distillation.")
-            terms["label"] = losses.sparse_cross_entropy(y, prediction_logits, sample_weight)
+            terms["label"] = losses.sparse_cross_entropy(y, prediction_logits, sample_weight) * (
+                losses.replica_share(sample_weight))
         teacher_states = teacher_out.get("hidden_states")
         student_states = student_out.get("hidden_states")
         if "cosine" in self.active_terms:
             terms["cosine"] = ops.mean(ops.stack([
                 losses.cosine_embedding_loss(teacher_states[t],
                                              self._project(student_states[s]), token_mask)
-                for s, t in self.cosine_pairs]))
+                for s, t in self.cosine_pairs])) * token_share
         if "hidden_mse" in self.active_terms:
             values = []
             for s, t in self.layer_map:
@@ -372,17 +379,23 @@ class Distiller(keras.Model):
                 if self.hidden_loss is not None:
                     values.append(self.hidden_loss.compute_loss(target, projected))
                 else:
-                    values.append(losses.masked_mse(target, projected, token_mask))
+                    values.append(losses.masked_mse(target, projected, token_mask) * token_share)
             terms["hidden_mse"] = ops.sum(ops.stack(values))
         if "attention_mse" in self.active_terms:
             # Attention maps exist for transformer layers only (state i >= 1
             # is the output of layer i - 1).
             pairs = [(s - 1, t - 1) for s, t in self.layer_map if s > 0 and t > 0]
+            mask = ops.cast(token_mask, "float32")
+            pair_share = losses.replica_share(mask[:, :, None] * mask[:, None, :])
             terms["attention_mse"] = ops.sum(ops.stack([
                 losses.attention_mse(teacher_out["attention_scores"][t],
                                      student_out["attention_scores"][s], token_mask)
-                for s, t in pairs]))
+                for s, t in pairs])) * pair_share
         return terms, prediction_logits
+
+    def _uses_token_mask(self):
+        return "cosine" in self.active_terms or (
+            "hidden_mse" in self.active_terms and self.hidden_loss is None)
 
     def _total(self, terms):
         total = 0.0
@@ -402,6 +415,9 @@ class Distiller(keras.Model):
         teacher_out = self._teacher_forward(inputs)
         student_out = self._features.student(inputs, training=training)
         return teacher_out, student_out
+
+    def _models_in_scope(self):
+        return {"teacher": self.teacher, "student": self.student, "distiller": self}
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)

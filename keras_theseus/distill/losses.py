@@ -6,9 +6,40 @@ masked-LM positions. They are written with `keras.ops` and are checked
 against independent numpy computations in the tests.
 """
 
+import tensorflow as tf
 from keras import ops
 
 EPSILON = 1e-9
+
+
+def replica_share(weights):
+    """The factor that turns this replica's weighted mean into its share of the global one.
+
+    Under a `tf.distribute` strategy with R replicas, each replica computes
+    a term as a mean over its own weights (real tokens, token pairs, sample
+    weights) and the trainers divide its loss by R before the gradients are
+    summed: that averages the replicas' means, which is not the mean over
+    the global batch when the replicas hold different amounts of weight (a
+    replica with more padding counts its few tokens more). Multiplying each
+    replica's mean by `R * Σ w_replica / Σ w_all` makes that average exactly
+    `Σ_all v·w / Σ_all w`, the one-device value. One scalar all-reduce;
+    1.0 outside a strategy or with one replica (no op is added).
+
+    Must be called inside the replica function (a `train_step` /
+    `test_step`).
+
+    Example:
+    ```python
+    mask = x["padding_mask"]
+    loss = masked_mse(teacher_h, student_h, mask) * replica_share(mask)
+    ```
+    """
+    context = tf.distribute.get_replica_context()
+    if weights is None or context is None or context.num_replicas_in_sync == 1:
+        return 1.0
+    local = ops.sum(ops.cast(weights, "float32"))
+    total = context.all_reduce(tf.distribute.ReduceOp.SUM, local)
+    return local * context.num_replicas_in_sync / ops.maximum(total, EPSILON)
 
 
 def _f32(*tensors):

@@ -4,6 +4,9 @@ import keras_hub
 
 from keras_theseus.distill.distiller import Distiller
 from keras_theseus.distill.layer_selection import layer_dropped_student
+from keras_theseus.distribute.replication import replicate
+from keras_theseus.distribute.strategies import resolve_strategy
+from keras_theseus.distribute.strategies import strategy_scope
 from keras_theseus.models.classifier import accuracy_metrics
 from keras_theseus.models.classifier import bert_optimizer
 from keras_theseus.models.precision import with_precision
@@ -13,7 +16,7 @@ from keras_theseus.models.resumable_fit import fit_resumable
 def distill_classifier(teacher, train_data, validation_data=None, student=None, num_layers=3,
                        init="spread", epochs=3, learning_rate=1e-4, weight_decay=0.01,
                        jit_compile="auto", callbacks=None, verbose="auto", backup_dir=None,
-                       precision=None, **distiller_kwargs):
+                       precision=None, strategy=None, **distiller_kwargs):
     """Distil a fine-tuned classifier into a smaller one with `Distiller.fit`.
 
     Args:
@@ -35,6 +38,14 @@ def distill_classifier(teacher, train_data, validation_data=None, student=None, 
             (`"float32"`, `"mixed_bfloat16"`, `"mixed_float16"`, `"auto"`,
             see `keras_theseus.models.resolve_precision`); None (default)
             keeps the models' own. Every loss term is computed in float32.
+        strategy: train under this `tf.distribute` strategy: a
+            `tf.distribute.Strategy` or a name (`"mirrored"`,
+            `"multi_worker"`, `"tpu"`, see `keras_theseus.distribute.
+            resolve_strategy`); None (default) trains on one device.
+            `train_data` is batched by the global batch size, which the
+            strategy splits over its replicas.
+            Teacher and student are rebuilt in its scope (same weights)
+            when they were built outside it.
         **distiller_kwargs: `Distiller` arguments (`temperature`, `kd_weight`,
             `label_weight`, `cosine_weight`, `hidden_mse_weight`, ...).
 
@@ -52,17 +63,19 @@ def distill_classifier(teacher, train_data, validation_data=None, student=None, 
     if not isinstance(teacher, keras_hub.models.BertTextClassifier):
         raise TypeError("`teacher` must be a keras_hub.models.BertTextClassifier. "
                         f"Received: {type(teacher).__name__}")
-    teacher = with_precision(teacher, precision)
-    if student is None:
-        student = layer_dropped_student(teacher, num_layers, init)
-    else:
-        student = with_precision(student, precision)
+    strategy = resolve_strategy(strategy)
+    teacher = replicate(with_precision(teacher, precision), strategy)
     steps = int(train_data.cardinality())
     total_steps = steps * epochs if steps > 0 else None
-    distiller = Distiller(teacher, student, **distiller_kwargs)
-    distiller.compile(optimizer=bert_optimizer(learning_rate, weight_decay, total_steps),
-                      metrics=accuracy_metrics(),
-                      jit_compile=jit_compile)
+    with strategy_scope(strategy):
+        if student is None:
+            student = layer_dropped_student(teacher, num_layers, init)
+        else:
+            student = replicate(with_precision(student, precision), strategy)
+        distiller = Distiller(teacher, student, **distiller_kwargs)
+        distiller.compile(optimizer=bert_optimizer(learning_rate, weight_decay, total_steps),
+                          metrics=accuracy_metrics(),
+                          jit_compile=jit_compile)
     history = fit_resumable(distiller, train_data, backup_dir, validation_data=validation_data,
                             epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False)
     return student, history

@@ -4,6 +4,9 @@ import dataclasses
 
 import keras
 
+from keras_theseus.distribute.replication import replicate
+from keras_theseus.distribute.strategies import resolve_strategy
+from keras_theseus.distribute.strategies import strategy_scope
 from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
 from keras_theseus.dynabert.importance import compute_importance
 from keras_theseus.dynabert.importance import rewire
@@ -33,7 +36,7 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
                    widths=DEFAULT_WIDTHS, depths=DEFAULT_DEPTHS, width_epochs=1,
                    depth_epochs=1, learning_rate=2e-5, hidden_weights=(0.1, 1.0),
                    importance_batches=None, clip_norm=1.0, jit_compile="auto", callbacks=None,
-                   verbose="auto", backup_dir=None, precision=None):
+                   verbose="auto", backup_dir=None, precision=None, strategy=None):
     """DynaBERT (Hou et al., 2020) from a fine-tuned classifier, through `fit`.
 
     1. Convert `teacher` to a `DynaBertClassifier`, score heads and neurons
@@ -69,6 +72,15 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
             `"mixed_float16"`, `"auto"`, see
             `keras_theseus.models.resolve_precision`); None (default) keeps
             the teacher's. Importance scores and losses stay float32.
+        strategy: train under this `tf.distribute` strategy: a
+            `tf.distribute.Strategy` or a name (`"mirrored"`,
+            `"multi_worker"`, `"tpu"`, see `keras_theseus.distribute.
+            resolve_strategy`); None (default) trains on one device.
+            `train_data` is batched by the global batch size, which the
+            strategy splits over its replicas.
+            Importance and rewiring run before, on one device; the
+            rewired model is then built in the scope, so the masks of
+            every replica are one mirrored variable.
 
     Returns:
         `DynaBertResult`.
@@ -86,6 +98,8 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
                          "`validation_data` to score heads and neurons.")
     heads, neurons = compute_importance(model, importance_data, importance_batches)
     rewire(model, heads, neurons)
+    strategy = resolve_strategy(strategy)
+    model = replicate(model, strategy)
     steps = int(train_data.cardinality())
     histories = []
     for stage, epochs, depth_list, hidden_weight in (
@@ -94,13 +108,15 @@ def train_dynabert(teacher, train_data, validation_data=None, importance_data=No
         if not epochs:
             histories.append(None)
             continue
-        trainer = DynaBertTrainer(model, frozen_copy(model), widths=widths, depths=depth_list,
-                                  hidden_weight=hidden_weight, clip_norm=clip_norm)
-        trainer.compile(
-            optimizer=bert_optimizer(learning_rate,
-                                     total_steps=steps * epochs if steps > 0 else None),
-            metrics=accuracy_metrics(),
-            jit_compile=jit_compile)
+        with strategy_scope(strategy):
+            trainer = DynaBertTrainer(model, frozen_copy(model), widths=widths,
+                                      depths=depth_list, hidden_weight=hidden_weight,
+                                      clip_norm=clip_norm)
+            trainer.compile(
+                optimizer=bert_optimizer(learning_rate,
+                                         total_steps=steps * epochs if steps > 0 else None),
+                metrics=accuracy_metrics(),
+                jit_compile=jit_compile)
         histories.append(fit_resumable(
             trainer, train_data, stage_dir(backup_dir, stage), validation_data=validation_data,
             epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False))

@@ -5,8 +5,10 @@ import keras_hub
 import tensorflow as tf
 
 from keras_theseus.distill.losses import masked_mse
+from keras_theseus.distill.losses import replica_share
 from keras_theseus.distill.losses import soft_cross_entropy
 from keras_theseus.distill.losses import sparse_cross_entropy
+from keras_theseus.distribute.checked_fit import StrategyCheckedFit
 from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
 from keras_theseus.dynabert.multipliers import DEFAULT_WIDTHS
 from keras_theseus.dynabert.multipliers import check_multipliers
@@ -25,7 +27,7 @@ def frozen_copy(model):
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
-class DynaBertTrainer(keras.Model):
+class DynaBertTrainer(StrategyCheckedFit, keras.Model):
     """Train a `DynaBertClassifier` so every `(width, depth)` sub-network works.
 
     Each `train_step` runs the frozen teacher once, then every configured
@@ -133,7 +135,8 @@ class DynaBertTrainer(keras.Model):
             raise ValueError("DynaBertTrainer computes its own loss; do not pass `loss`.")
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
 
-    def _subnetwork_loss(self, x, y, width, depth, teacher_logits, teacher_hidden):
+    def _subnetwork_loss(self, x, y, width, depth, teacher_logits, teacher_hidden,
+                         token_share=1.0):
         logits, hidden = self.student.forward(x, width, depth, training=True,
                                               return_hidden=True)
         loss = 0.0
@@ -143,11 +146,14 @@ class DynaBertTrainer(keras.Model):
             kept = depth_layers(self.student.num_layers, depth)
             pairs = [(0, 0)] + [(k + 1, i + 1) for k, i in enumerate(kept)]
             mask = x["padding_mask"]
-            loss += self.hidden_weight * tf.add_n(
+            loss += self.hidden_weight * token_share * tf.add_n(
                 [masked_mse(teacher_hidden[t], hidden[s], mask) for s, t in pairs])
         if self.label_weight:
             loss += self.label_weight * sparse_cross_entropy(y, logits)
         return loss, logits
+
+    def _models_in_scope(self):
+        return {"student": self.student, "teacher": self.teacher, "trainer": self}
 
     def train_step(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -160,10 +166,14 @@ class DynaBertTrainer(keras.Model):
         total_loss = 0.0
         full_logits = None
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        # Token-averaged hidden MSE as this replica's share of the global
+        # batch's mean (1.0 on one device; see `replica_share`).
+        token_share = (replica_share(x["padding_mask"])
+                       if self.teacher is not None and self.hidden_weight else 1.0)
         for width, depth in self.configurations:  # static: unrolled in the graph
             with tf.GradientTape() as tape:
                 loss, logits = self._subnetwork_loss(x, y, width, depth, teacher_logits,
-                                                     teacher_hidden)
+                                                     teacher_hidden, token_share)
                 scaled = loss / replicas
                 if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
                     scaled = self.optimizer.scale_loss(scaled)

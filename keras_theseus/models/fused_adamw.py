@@ -38,6 +38,15 @@ class FusedAdamW(keras.optimizers.AdamW):
     def update_step(self, gradient, variable, learning_rate):
         if (self.amsgrad or variable.dtype != "float32" or tf.distribute.has_strategy()
                 or _handle(variable) is None):
+            if isinstance(gradient, tf.IndexedSlices):
+                # Keras 3.15's Adam squares an embedding's IndexedSlices
+                # gradient slice by slice and scatter-adds each slice, so a
+                # row that occurs k times in the batch gets v from the sum
+                # of the k squares, not from the square of the summed
+                # gradient (the first step then moves a row by up to
+                # sqrt(k)·lr). Token ids repeat in every batch; summing the
+                # slices first gives Adam's update, as the fused kernel does.
+                gradient = tf.convert_to_tensor(gradient)
             return super().update_step(gradient, variable, learning_rate)
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]

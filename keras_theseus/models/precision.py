@@ -31,6 +31,8 @@ import os
 import keras
 import tensorflow as tf
 
+from keras_theseus.models.cloning import rebuild_model
+
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 PRECISION_CHOICES = ("auto",) + PRECISIONS
 
@@ -167,16 +169,7 @@ def with_precision(model, precision):
     precision = resolve_precision(precision)
     if precision is None or model_precision(model) == precision:
         return model
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"`model` must be a keras.Model. Received: {type(model).__name__}")
-    config = keras.saving.serialize_keras_object(model)
-    config.pop("compile_config", None)
-    config = _replace_policies(config, precision)
-    copy = keras.saving.deserialize_keras_object(config)
-    if not copy.built:
-        copy.build_from_config(config.get("build_config") or {})
-    copy.set_weights(model.get_weights())
-    return copy
+    return rebuild_model(model, lambda config: _replace_policies(config, precision))
 
 
 _FLOAT_POLICIES = {"float32", "mixed_bfloat16", "mixed_float16", "bfloat16", "float16"}

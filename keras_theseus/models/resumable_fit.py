@@ -5,6 +5,10 @@ import os
 
 import keras
 import numpy as np
+import tensorflow as tf
+
+from keras_theseus.distribute.keras_patches import is_multi_worker
+from keras_theseus.distribute.strategies import is_chief
 
 
 def backed_up_epochs(backup_dir):
@@ -44,10 +48,36 @@ class _SeedStateBackup(keras.callbacks.Callback):
                 state.assign(saved[f"s{i}"])
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_chief(self.model.distribute_strategy):
+            return
         staging = self.path + ".tmp.npz"
         np.savez(staging, **{f"s{i}": np.asarray(state.numpy())
                              for i, state in enumerate(_seed_states(self.model))})
         os.replace(staging, self.path)
+
+
+class _ChiefBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` that every worker restores from and only the chief writes.
+
+    Keras 3's callback has every worker of a multi-worker run write the same
+    files; workers sharing the directory would write over each other.
+    """
+
+    def _save_model(self):
+        if is_chief(self.model.distribute_strategy):
+            super()._save_model()
+
+
+def shard_by_data(dataset):
+    """`dataset` with `AutoShardPolicy.DATA`: every worker reads it whole and keeps its share of each batch.
+
+    Each global batch is then the batch a one-device run sees, split over
+    the replicas, whatever the dataset's source (FILE sharding would give
+    workers different files, so other batches).
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def stage_dir(backup_dir, stage):
@@ -62,7 +92,8 @@ def fit_resumable(model, train_data, backup_dir=None, callbacks=None, **fit_kwar
     its optimizer state and every variable it owns (a Theseus model's
     replacement step, DynaBERT's masks) after each epoch, with the dropout
     layers' seed states beside it (`save_weights` leaves them out), and
-    keeps them after training (`delete_checkpoint=False`). A second call with the same directory restores them and trains only the
+    keeps them after training (`delete_checkpoint=False`). A second call
+    with the same directory restores them and trains only the
     remaining epochs; a finished stage trains none and returns with its
     final weights, so a multi-stage recipe can simply be re-run.
 
@@ -73,6 +104,12 @@ def fit_resumable(model, train_data, backup_dir=None, callbacks=None, **fit_kwar
     epoch 1's order and end elsewhere. (The stream's epoch orders are other
     draws of the same seeded shuffle than a plain `fit` takes, so a run with
     `backup_dir` and one without differ like two seeds' orders.)
+
+    Under a multi-worker strategy every worker restores from `backup_dir`
+    (a directory all workers read: a shared filesystem, or the same path
+    on one machine) and only the chief writes it; `train_data` is sharded
+    by data (`shard_by_data`), so each global batch is the one-device
+    batch split over the replicas.
 
     Args:
         model: a compiled, built Keras model.
@@ -92,6 +129,8 @@ def fit_resumable(model, train_data, backup_dir=None, callbacks=None, **fit_kwar
     ```
     """
     callbacks = list(callbacks or [])
+    if is_multi_worker(model.distribute_strategy):
+        train_data = shard_by_data(train_data)
     if backup_dir is not None:
         done = min(backed_up_epochs(backup_dir), fit_kwargs.get("epochs", 1))
         steps = int(train_data.cardinality())
@@ -116,6 +155,6 @@ def fit_resumable(model, train_data, backup_dir=None, callbacks=None, **fit_kwar
                 pass
         train_data = train_data.repeat().skip(done * steps)
         fit_kwargs["steps_per_epoch"] = steps
-        callbacks[:0] = [keras.callbacks.BackupAndRestore(backup_dir, delete_checkpoint=False),
+        callbacks[:0] = [_ChiefBackupAndRestore(backup_dir, delete_checkpoint=False),
                          _SeedStateBackup(backup_dir)]
     return model.fit(train_data, callbacks=callbacks, **fit_kwargs)

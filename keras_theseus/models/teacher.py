@@ -5,6 +5,9 @@ import warnings
 
 import keras
 
+from keras_theseus.distribute.strategies import is_chief
+from keras_theseus.distribute.strategies import resolve_strategy
+from keras_theseus.distribute.strategies import strategy_scope
 from keras_theseus.models.classifier import build_text_classifier
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.presets import DEFAULT_PRESET
@@ -77,6 +80,7 @@ def finetune_teacher(
     bucket_widths=None,
     backup_dir=None,
     precision=None,
+    strategy=None,
 ):
     """Fine-tune a pretrained encoder into a teacher classifier.
 
@@ -107,6 +111,13 @@ def finetune_teacher(
             `keras_theseus.models.resolve_precision`); None (default)
             builds the model in Keras' global dtype policy. Part of the
             cache key; the returned teacher computes in this precision.
+        strategy: train under this `tf.distribute` strategy: a
+            `tf.distribute.Strategy` or a name (`"mirrored"`,
+            `"multi_worker"`, `"tpu"`, see `keras_theseus.distribute.
+            resolve_strategy`); None (default) trains on one device.
+            `batch_size` is the global batch, split over the replicas. Under
+            a multi-worker strategy only the chief writes the cache (it must
+            be the same directory on every worker, or `cache=False`).
 
     Returns:
         `(classifier, preprocessor, history)`; `history` is None when the
@@ -119,6 +130,7 @@ def finetune_teacher(
     ```
     """
     precision = resolve_precision(precision)
+    strategy = resolve_strategy(strategy)
     preprocessor = load_preprocessor(preset, sequence_length=sequence_length)
     path = teacher_cache_path(preset, data.name, sequence_length, epochs, seed, bucket_widths,
                               batch_size=batch_size, learning_rate=learning_rate,
@@ -127,22 +139,24 @@ def finetune_teacher(
         return with_precision(keras.saving.load_model(path), precision), preprocessor, None
     _warn_if_vocabulary_misfits(preprocessor, data, preset)
     keras.utils.set_random_seed(seed)
-    backbone = load_backbone(preset, **({"dtype": precision} if precision else {}))
-    classifier = build_text_classifier(backbone, data.num_classes)
+    with strategy_scope(strategy):
+        backbone = load_backbone(preset, **({"dtype": precision} if precision else {}))
+        classifier = build_text_classifier(backbone, data.num_classes)
     train = data.tf_dataset("train", preprocessor, batch_size=batch_size, seed=seed,
                             bucket_widths=bucket_widths)
     dev = data.tf_dataset("dev", preprocessor, batch_size=batch_size,
                           bucket_widths=bucket_widths)
     steps = int(train.cardinality()) * epochs
-    compile_text_classifier(
-        classifier, learning_rate=learning_rate, total_steps=steps, jit_compile=jit_compile
-    )
+    with strategy_scope(strategy):
+        compile_text_classifier(
+            classifier, learning_rate=learning_rate, total_steps=steps, jit_compile=jit_compile
+        )
     history = fit_resumable(
         classifier, train, backup_dir, validation_data=dev, epochs=epochs, callbacks=callbacks,
         verbose=verbose,
         shuffle=False,  # the tf.data pipeline shuffles; Keras 3.15 warns otherwise
     )
-    if cache:
+    if cache and is_chief(strategy):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         classifier.save(path)
     return classifier, preprocessor, history

@@ -9,6 +9,11 @@ import pandas as pd
 
 from keras_theseus.distill.distiller import Distiller
 from keras_theseus.distill.losses import soft_cross_entropy
+from keras_theseus.distribute.replication import replicate
+from keras_theseus.distribute.replication import unreplicated
+from keras_theseus.distribute.strategies import is_chief
+from keras_theseus.distribute.strategies import resolve_strategy
+from keras_theseus.distribute.strategies import strategy_scope
 from keras_theseus.dynabert.dynabert_classifier import DynaBertClassifier
 from keras_theseus.dynabert.importance import compute_importance
 from keras_theseus.dynabert.importance import rewire
@@ -52,7 +57,7 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
                             time_budget_seconds=None, latency_batch_size=32,
                             latency_sequence_length=128, latency_repeats=5, weights=None,
                             final_latency_pass=True, jit_compile="auto", verbose=1,
-                            precision=None):
+                            precision=None, strategy=None):
     """Search `space` under `teacher`: each candidate extracted, distilled `steps` steps, measured.
 
     For every candidate, fewest parameters first:
@@ -95,6 +100,12 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
             `keras_theseus.models.resolve_precision`); None (default) keeps
             the teacher's. Candidates are distilled and
             timed in it; importance scores and losses stay float32.
+        strategy: distil each candidate under this `tf.distribute`
+            strategy (a `tf.distribute.Strategy` or a name, see
+            `keras_theseus.distribute.resolve_strategy`); None (default)
+            trains on one device. Importance, the error and the latency are
+            measured on one device; under a multi-worker strategy only the
+            chief appends to `results_path`.
 
     Returns:
         DataFrame (one row per finished candidate) with `COLUMNS`, `W` and
@@ -123,8 +134,10 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
                              else heldout_data, importance_batches)
     # The rewired teacher as a plain keras-hub model: the candidates are
     # distilled from it with the library's Distiller and timed against it.
+    strategy = resolve_strategy(strategy)
     frozen = source.to_text_classifier(name="teacher")
     frozen.trainable = False
+    distributed_teacher = replicate(frozen, strategy)
     batches = list(train_data.take(steps))
     if len(batches) < steps:
         raise ValueError(f"`train_data` has {len(batches)} batches; `steps`={steps} needs more.")
@@ -143,16 +156,23 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
             break
         t0 = time.perf_counter()
         keras.utils.set_random_seed(0)
-        student = extract_candidate(source, candidate)
-        # KL at T = 1 has the soft cross-entropy's gradient; clipping at 1.0
-        # as DynaBERT's trainer does.
-        trainer = Distiller(frozen, student, temperature=1.0, kd_weight=1.0,
-                            label_weight=label_weight)
-        trainer.compile(optimizer=bert_optimizer(learning_rate, total_steps=steps,
-                                                 global_clipnorm=1.0),
-                        jit_compile=jit_compile)
-        for x, y in batches:
-            trainer.train_on_batch(x, y)
+        with strategy_scope(strategy):
+            student = extract_candidate(source, candidate)
+            # KL at T = 1 has the soft cross-entropy's gradient; clipping at
+            # 1.0 as DynaBERT's trainer does.
+            trainer = Distiller(distributed_teacher, student, temperature=1.0, kd_weight=1.0,
+                                label_weight=label_weight)
+            trainer.compile(optimizer=bert_optimizer(learning_rate, total_steps=steps,
+                                                     global_clipnorm=1.0),
+                            jit_compile=jit_compile)
+        if strategy is None:
+            for x, y in batches:
+                trainer.train_on_batch(x, y)
+        else:
+            # `fit` splits each batch over the replicas (`train_on_batch`
+            # would give every replica the whole batch).
+            trainer.fit(train_data.take(steps), epochs=1, verbose=0, shuffle=False)
+            student = unreplicated(student)
         train_seconds = time.perf_counter() - t0
         error, accuracy = evaluate_against_teacher(student, frozen, heldout_data)
         latency = measure_latency({"teacher": frozen, "candidate": student}, x_latency,
@@ -169,7 +189,7 @@ def search_subarchitectures(teacher, train_data, heldout_data, space, steps=100,
             "error": error, "accuracy": accuracy, "train_seconds": train_seconds,
         }
         done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
-        if results_path:
+        if results_path and is_chief(strategy):
             pd.DataFrame([row])[COLUMNS].to_csv(
                 results_path, mode="a", index=False,
                 header=not os.path.isfile(results_path))

@@ -4,6 +4,9 @@ import dataclasses
 
 import keras
 
+from keras_theseus.distribute.replication import replicate
+from keras_theseus.distribute.strategies import resolve_strategy
+from keras_theseus.distribute.strategies import strategy_scope
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.precision import with_precision
 from keras_theseus.models.resumable_fit import fit_resumable
@@ -64,6 +67,7 @@ def compress_with_theseus(
     successor_kd_weight=0.0,
     backup_dir=None,
     precision=None,
+    strategy=None,
 ):
     """Stages 2 and 3 of BERT-of-Theseus on a fine-tuned predecessor.
 
@@ -112,6 +116,16 @@ def compress_with_theseus(
             `"mixed_float16"`, `"auto"`, see `keras_theseus.models.
             resolve_precision`); None (default) keeps the predecessor's.
             The successor computes in it.
+        strategy: train under this `tf.distribute` strategy: a
+            `tf.distribute.Strategy` or a name (`"mirrored"`,
+            `"multi_worker"`, `"tpu"`, see `keras_theseus.distribute.
+            resolve_strategy`); None (default) trains on one device.
+            `train_data` is batched by the global batch size, which the
+            strategy splits over its replicas.
+            The replacement draws are the same on every replica (a
+            stateless function of seed and step), and p and the step
+            counter are synchronised. The predecessor is rebuilt in the
+            scope (same weights) when it was built outside it.
 
     Returns:
         `TheseusResult`.
@@ -127,9 +141,10 @@ def compress_with_theseus(
     ```
     """
     keras.utils.set_random_seed(seed)
+    strategy = resolve_strategy(strategy)
     # Every model below (Theseus, successor, stage-3 teacher) is built from
     # the predecessor and computes in its precision.
-    predecessor = with_precision(predecessor, precision)
+    predecessor = replicate(with_precision(predecessor, precision), strategy)
     steps_per_epoch = int(train_data.cardinality())
     if steps_per_epoch < 1:
         raise ValueError(
@@ -145,21 +160,23 @@ def compress_with_theseus(
     schedule = schedules_lib.get(
         schedule if schedule is not None else default_schedule(replacing_steps))
     setter = [] if schedule.traceable else [ReplacementScheduler(schedule)]
-    theseus = TheseusClassifier.from_predecessor(
-        predecessor, num_successor_layers, init=init, train_embeddings=train_embeddings,
-        train_classifier=train_classifier, seed=seed,
-        schedule=schedule if schedule.traceable else None,
-        kd_weight=kd_weight, temperature=temperature,
-    )
-    compile_text_classifier(theseus, learning_rate=learning_rate, total_steps=replacing_steps,
-                            jit_compile=jit_compile)
+    with strategy_scope(strategy):
+        theseus = TheseusClassifier.from_predecessor(
+            predecessor, num_successor_layers, init=init, train_embeddings=train_embeddings,
+            train_classifier=train_classifier, seed=seed,
+            schedule=schedule if schedule.traceable else None,
+            kd_weight=kd_weight, temperature=temperature,
+        )
+        compile_text_classifier(theseus, learning_rate=learning_rate,
+                                total_steps=replacing_steps, jit_compile=jit_compile)
     replacing_history = fit_resumable(
         theseus, train_data, _stage_dir(backup_dir, "replacing"),
         validation_data=validation_data, epochs=replacing_epochs, shuffle=False,
         callbacks=setter + list(replacing_callbacks or []),
         verbose=verbose,
     )
-    successor = extract_successor(theseus)
+    with strategy_scope(strategy):
+        successor = extract_successor(theseus)
     successor_history = None
     if successor_epochs and successor_kd_weight:
         from keras_theseus.distill.recipe import distill_classifier
@@ -171,12 +188,13 @@ def compress_with_theseus(
             epochs=successor_epochs, learning_rate=successor_learning_rate or learning_rate,
             jit_compile=jit_compile, callbacks=successor_callbacks, verbose=verbose,
             backup_dir=_stage_dir(backup_dir, "successor"), kd_weight=successor_kd_weight,
-            label_weight=1.0, temperature=temperature)
+            label_weight=1.0, temperature=temperature, strategy=strategy)
     elif successor_epochs:
-        compile_text_classifier(
-            successor, learning_rate=successor_learning_rate or learning_rate,
-            total_steps=steps_per_epoch * successor_epochs, jit_compile=jit_compile,
-        )
+        with strategy_scope(strategy):
+            compile_text_classifier(
+                successor, learning_rate=successor_learning_rate or learning_rate,
+                total_steps=steps_per_epoch * successor_epochs, jit_compile=jit_compile,
+            )
         successor_history = fit_resumable(
             successor, train_data, _stage_dir(backup_dir, "successor"),
             validation_data=validation_data, epochs=successor_epochs, shuffle=False,

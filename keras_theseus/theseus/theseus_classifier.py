@@ -8,6 +8,7 @@ from keras.src.losses.loss import scale_loss_for_distribution
 from keras.src.losses.loss import unscale_loss_for_distribution
 
 from keras_theseus.distill.losses import soft_target_kl
+from keras_theseus.distribute.checked_fit import StrategyCheckedFit
 from keras_theseus.theseus import schedules as schedules_lib
 from keras_theseus.theseus.schedules import check_probability
 
@@ -67,7 +68,7 @@ def successor_source_layers(num_layers, num_successor_layers, init="first"):
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
-class TheseusClassifier(keras.Model):
+class TheseusClassifier(StrategyCheckedFit, keras.Model):
     """A BERT classifier whose layers are progressively replaced by successors.
 
     The predecessor (a fine-tuned classifier with L transformer layers) is
@@ -386,6 +387,9 @@ class TheseusClassifier(keras.Model):
         return self.forward(inputs, None, training=False)
 
     # --- training ----------------------------------------------------------
+
+    def _models_in_scope(self):
+        return {"theseus": self}
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)

@@ -59,3 +59,28 @@ def test_bert_optimizer_is_fused_and_models_round_trip(tmp_path):
     assert isinstance(loaded.optimizer, FusedAdamW)
     for a, b in zip(loaded.optimizer.variables, model.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def _embedding_step(strategy=None):
+    # Row 0 occurs twice in the gradient, as a repeated token id does.
+    scope = strategy.scope() if strategy is not None else tf.init_scope()
+    with scope:
+        variable = keras.Variable(np.zeros((2, 1), "float32"))
+        optimizer = FusedAdamW(learning_rate=0.1, weight_decay=0.0)
+    gradient = tf.IndexedSlices(tf.constant([[1.0], [1.0]]), tf.constant([0, 0]),
+                                tf.constant([2, 1]))
+    if strategy is None:
+        optimizer.apply_gradients([(gradient, variable)])
+    else:
+        strategy.run(lambda: optimizer.apply_gradients([(gradient, variable)]))
+    return np.asarray(variable.numpy()).ravel()
+
+
+def test_repeated_embedding_rows_get_adams_update_on_both_paths():
+    # Adam's first step moves a row with a non-zero summed gradient by lr.
+    # Keras 3.15's own Adam moves it by sqrt(2)·lr here (it squares the two
+    # slices apart); the Keras path under a strategy sums them first.
+    expected = [-0.1, 0.0]
+    np.testing.assert_allclose(_embedding_step(), expected, atol=1e-5)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    np.testing.assert_allclose(_embedding_step(strategy), expected, atol=1e-5)
