@@ -22,6 +22,7 @@ if _keras.backend.backend() != "tensorflow":
 from keras_theseus import callbacks  # noqa: E402
 from keras_theseus import datasets  # noqa: E402
 from keras_theseus import distill  # noqa: E402
+from keras_theseus import distribute  # noqa: E402
 from keras_theseus import dynabert  # noqa: E402
 from keras_theseus import export  # noqa: E402
 from keras_theseus import models  # noqa: E402
@@ -32,5 +33,5 @@ from keras_theseus import timing  # noqa: E402
 from keras_theseus import workflows  # noqa: E402
 from keras_theseus.version import __version__  # noqa: E402
 
-__all__ = ["__version__", "callbacks", "datasets", "distill", "dynabert", "export", "models",
+__all__ = ["__version__", "callbacks", "datasets", "distill", "distribute", "dynabert", "export", "models",
            "reporting", "search", "theseus", "timing", "workflows"]

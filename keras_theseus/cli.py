@@ -68,6 +68,7 @@ def _config_from_args(args):
         "jit_compile": False if args.no_xla else (True if args.xla else "auto"),
         "cache_teacher": not args.no_cache,
         "precision": args.precision,
+        "strategy": args.strategy,
     }
 
 
@@ -94,6 +95,9 @@ def _name_flags(message):
 def _print_summary(run_dir, metrics, extra=()):
     from keras_theseus.workflows.report import summary_table
 
+    if metrics is None:
+        print(f"this worker's training is done; the chief writes the report to {run_dir}")
+        return
     print()
     print(summary_table(metrics))
     for line in extra:
@@ -115,6 +119,18 @@ def _reject_flags_with_resume(args, command, allowed=()):
                          f"with; drop {' '.join(changed)}.")
 
 
+def _start_strategy(name, run_name=None, resume=False):
+    # MultiWorkerMirroredStrategy must exist before TensorFlow runs any op
+    # (tokenizers and datasets do): create the named strategy first.
+    if name == "multi_worker" and run_name is None and not resume:
+        raise ValueError("--strategy multi_worker needs --run-name: every worker must write "
+                         "to the same run directory.")
+    if name is not None:
+        from keras_theseus.distribute import resolve_strategy
+
+        resolve_strategy(name)
+
+
 def _compress(args):
     from keras_theseus.datasets import load_dataset
     from keras_theseus.workflows import run_compress_job
@@ -124,10 +140,12 @@ def _compress(args):
 
         _reject_flags_with_resume(args, "compress")
         saved = read_run_config(args.resume)
+        _start_strategy(saved["config"].get("strategy"), resume=True)
         data = load_dataset(saved["dataset"])
         run_dir, metrics, run = run_compress_job(data, resume=args.resume, verbose=args.verbose)
         args.quick = saved["quick"]
     else:
+        _start_strategy(args.strategy, args.run_name)
         data = load_dataset(args.dataset)
         run_dir, metrics, run = run_compress_job(
             data, output_dir=args.output_dir, run_name=args.run_name, overwrite=args.overwrite,
@@ -152,6 +170,7 @@ def _clue(args):
         # TASK and --data-dir may be given again (the data may have moved).
         _reject_flags_with_resume(args, "clue", allowed=("task", "data_dir"))
         saved = read_run_config(args.resume)
+        _start_strategy(saved["config"].get("strategy"), resume=True)
         if args.task is not None and args.task != saved.get("task"):
             raise ValueError(f"--resume: {args.resume} was started on CLUE task "
                              f"{saved.get('task')!r}; received {args.task!r}.")
@@ -163,6 +182,7 @@ def _clue(args):
                    if value is None]
         if missing:
             raise ValueError(f"{' and '.join(missing)} required (or --resume RUN_DIR).")
+        _start_strategy(args.strategy, args.run_name)
         run_dir, metrics, submission = run_clue_baseline(
             args.task, args.data_dir, output_dir=args.output_dir, run_name=args.run_name,
             overwrite=args.overwrite, export=args.export, verbose=args.verbose,
@@ -313,6 +333,13 @@ def _add_compression_args(p, default_length=None, default_epochs=None):
                    help="train (and time) teacher and student in this precision; auto: "
                         "mixed_bfloat16 on AMX / AVX512-BF16 CPUs, Ampere+ GPUs and TPUs, "
                         "float32 elsewhere (default %(default)s)")
+    from keras_theseus.distribute import STRATEGY_NAMES
+
+    g.add_argument("--strategy", choices=STRATEGY_NAMES, default=None,
+                   help="train under a tf.distribute strategy: mirrored (this machine's GPUs), "
+                        "multi_worker (the cluster in $TF_CONFIG; run the same command on "
+                        "every worker, with --run-name) or tpu; --batch-size is the global "
+                        "batch (default: one device; docs/distributed.md)")
     g = p.add_argument_group("output")
     g.add_argument("--run-name", default=None,
                    help="run directory name (default: numbered, never reused)")

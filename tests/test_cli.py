@@ -221,6 +221,11 @@ BAD_INPUT = [
     (["compress", "--precision", "bf16"], 2, "argument --precision: invalid choice: 'bf16' "
                                              "(choose from 'auto', 'float32', "
                                              "'mixed_bfloat16', 'mixed_float16')"),
+    (["compress", "--strategy", "gpu"], 2, "argument --strategy: invalid choice: 'gpu' "
+                                           "(choose from 'mirrored', 'multi_worker', 'tpu')"),
+    (["compress", "--strategy", "multi_worker"], 1,
+     "--strategy multi_worker needs --run-name: every worker must write to the same run "
+     "directory."),
     (["benchmark", "MODEL_NOT_KERAS", "--precision", "fp8"], 2,
      "argument --precision: invalid choice: 'fp8'"),
     (["export", "MODEL_NOT_KERAS"], 1, "is not a Keras archive (the .keras zip file"),
@@ -276,3 +281,25 @@ def test_bad_input_gets_one_error_line(argv, code, message, tiny_checkpoint, tmp
     assert err[-1].startswith(f"keras-theseus {argv[0]}: error: "), err
     assert message in err[-1]
     assert not (tmp_path / "runs").exists() and not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("tf_config,message", [
+    (None, "TF_CONFIG is not set: multi-worker training needs it on every worker"),
+    ("{bad", "TF_CONFIG is not valid JSON"),
+    ('{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 1}}',
+     "TF_CONFIG `task.index` must be an int in [0, 1)"),
+])
+def test_multi_worker_with_a_bad_tf_config_names_it(tf_config, message, tmp_path, capsys,
+                                                   monkeypatch):
+    from keras_theseus import cli as cli_module
+
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    code = cli_module.main(["compress", "--strategy", "multi_worker", "--run-name", "r",
+                            "--output-dir", str(tmp_path / "runs")])
+    assert code == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [error[0]] and message in error[0], error
+    assert not (tmp_path / "runs").exists()  # refused before any run directory

@@ -10,7 +10,6 @@ from keras_theseus.datasets.clue import write_clue_submission
 from keras_theseus.workflows.compress import CompressionConfig
 from keras_theseus.workflows.compress import check_against_teacher
 from keras_theseus.workflows.compress import compress_classifier
-from keras_theseus.workflows.compress import new_run_dir
 from keras_theseus.workflows.main_job import CHECKPOINT_DIR
 from keras_theseus.workflows.main_job import RUN_OUTPUTS
 from keras_theseus.workflows.main_job import loading_notes
@@ -19,7 +18,9 @@ from keras_theseus.workflows.main_job import save_student
 from keras_theseus.workflows.main_job import write_run_config
 from keras_theseus.workflows.report import evaluate_run
 from keras_theseus.workflows.report import write_report
-from keras_theseus.workflows.run_status import RunStatus
+from keras_theseus.workflows.workers import run_status
+from keras_theseus.workflows.workers import worker_run_dir
+from keras_theseus.workflows.workers import writes_files
 
 
 def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, overwrite=False,
@@ -69,15 +70,20 @@ def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, ove
     else:
         cfg = CompressionConfig(**{"sequence_length": 128, **config}).validate()
         check_against_teacher(cfg)  # before the run directory exists
-        run_dir = new_run_dir(output_dir, f"{data.task.name}-{cfg.method}{cfg.num_layers}",
-                              run_name=run_name, overwrite=overwrite)
-        write_run_config(run_dir, cfg, task=data.task.name,
-                         data_dir=os.path.abspath(data_dir), export=export,
-                         latency_repeats=latency_repeats)
+        run_dir = worker_run_dir(output_dir, f"{data.task.name}-{cfg.method}{cfg.num_layers}",
+                                 run_name, overwrite, cfg)
+        if writes_files(cfg):
+            write_run_config(run_dir, cfg, task=data.task.name,
+                             data_dir=os.path.abspath(data_dir), export=export,
+                             latency_repeats=latency_repeats)
     checkpoints = os.path.join(run_dir, CHECKPOINT_DIR)
-    with RunStatus(run_dir) as status:
+    writes = writes_files(cfg)
+    with run_status(run_dir, writes) as status:
         status.stage("compress")
         run = compress_classifier(data, cfg, verbose=verbose, checkpoint_dir=checkpoints)
+        if not writes:
+            # A non-chief worker: training is done; the chief writes the rest.
+            return run_dir, None, None
         status.stage("evaluate")
         metrics = evaluate_run(run, data, split="dev", latency_repeats=latency_repeats)
         logits = run.student.predict(data.tf_dataset("test", run.preprocessor, batch_size=64),

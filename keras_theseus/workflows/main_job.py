@@ -8,11 +8,12 @@ import shutil
 from keras_theseus.workflows.compress import CompressionConfig
 from keras_theseus.workflows.compress import check_against_teacher
 from keras_theseus.workflows.compress import compress_classifier
-from keras_theseus.workflows.compress import new_run_dir
 from keras_theseus.workflows.report import evaluate_run
 from keras_theseus.workflows.report import write_report
-from keras_theseus.workflows.run_status import RunStatus
 from keras_theseus.workflows.run_status import read_status
+from keras_theseus.workflows.workers import run_status
+from keras_theseus.workflows.workers import worker_run_dir
+from keras_theseus.workflows.workers import writes_files
 
 RUN_CONFIG_FILE = "run_config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -146,7 +147,7 @@ def resume_settings(run_dir, config, outputs=RUN_OUTPUTS, **flags):
                          f"do not pass others. Received: {given}")
     saved = read_run_config(run_dir)
     cfg = CompressionConfig(**saved["config"])
-    for name in outputs:  # a stage interrupted mid-write starts over
+    for name in outputs if writes_files(cfg) else ():  # a stage interrupted mid-write starts over
         path = os.path.join(run_dir, name)
         if os.path.isdir(path):
             shutil.rmtree(path)
@@ -232,18 +233,24 @@ def run_compress_job(data, output_dir="keras_theseus_runs", run_name=None, overw
         latency_repeats = min(latency_repeats, 3)
     cfg.validate()
     check_against_teacher(cfg)  # before the run directory exists
-    run_dir = new_run_dir(output_dir, f"{data.name}-{cfg.method}{cfg.num_layers}",
-                          run_name=run_name, overwrite=overwrite)
-    write_run_config(run_dir, cfg, dataset=dataset_name, quick=quick, export=export,
-                     latency_repeats=latency_repeats)
+    run_dir = worker_run_dir(output_dir, f"{data.name}-{cfg.method}{cfg.num_layers}",
+                             run_name, overwrite, cfg)
+    if writes_files(cfg):
+        write_run_config(run_dir, cfg, dataset=dataset_name, quick=quick, export=export,
+                         latency_repeats=latency_repeats)
     return _run_stages(run_dir, data, cfg, quick, export, latency_repeats, verbose)
 
 
 def _run_stages(run_dir, data, cfg, quick, export, latency_repeats, verbose):
     checkpoints = os.path.join(run_dir, CHECKPOINT_DIR)
-    with RunStatus(run_dir) as status:
+    writes = writes_files(cfg)
+    with run_status(run_dir, writes) as status:
         status.stage("compress")
         run = compress_classifier(data, cfg, verbose=verbose, checkpoint_dir=checkpoints)
+        if not writes:
+            # A non-chief worker of a multi-worker run: its part (training)
+            # is done; the chief evaluates and writes the run directory.
+            return run_dir, None, run
         status.stage("evaluate")
         metrics = evaluate_run(run, data, split="test", latency_repeats=latency_repeats)
         status.stage("save")

@@ -22,7 +22,8 @@ parser.add_argument("--index", type=int, required=True)
 parser.add_argument("--ports", default="")
 parser.add_argument("--out", required=True)
 parser.add_argument("--checkpoint", default=None)
-parser.add_argument("--methods", default="sgd,finetune,theseus,distill,dynabert,search")
+parser.add_argument("--methods",
+                    default="sgd,finetune,theseus,distill,dynabert,search,job")
 parser.add_argument("--backup", default=None)
 parser.add_argument("--kill-at", default=None)
 args = parser.parse_args()
@@ -59,6 +60,7 @@ from keras_theseus.search import search_subarchitectures  # noqa: E402
 from keras_theseus.theseus import LinearReplacement  # noqa: E402
 from keras_theseus.theseus import TheseusClassifier  # noqa: E402
 from keras_theseus.theseus import compress_with_theseus  # noqa: E402
+from keras_theseus.workflows import run_compress_job  # noqa: E402
 
 GLOBAL_BATCH = 16
 X, Y = toy_batch(64, length=8, seed=3)
@@ -152,13 +154,32 @@ def run_sgd():
     fit(trainer, "sgd_dynabert", dyna)
 
 
-def run_finetune():
+def text_data():
     frame = pd.DataFrame({"text": ["the movie was great", "i loved it", "very good acting",
                                    "great fun !", "the movie was terrible", "i hated it",
                                    "very bad acting", "boring plot ."] * 4,
                           "label": [1, 1, 1, 1, 0, 0, 0, 0] * 4})
-    data = TextClassificationData(name="toy", train=frame, dev=frame.iloc[::4],
+    return TextClassificationData(name="toy", train=frame, dev=frame.iloc[::4],
                                   test=frame.iloc[1::4], label_names=["neg", "pos"])
+
+
+def run_job():
+    # The main job (what `keras-theseus compress --strategy multi_worker
+    # --run-name job` runs): every worker trains, the chief alone writes.
+    run_dir, metrics, run = run_compress_job(
+        text_data(), output_dir=os.path.join(args.out, "runs"),
+        run_name="job" if STRATEGY is not None else "job-single", export=False,
+        latency_repeats=1, verbose=0, preset=args.checkpoint, method="distill", num_layers=1,
+        sequence_length=8, batch_size=GLOBAL_BATCH, teacher_epochs=1, epochs=1,
+        cache_teacher=False, strategy="multi_worker" if STRATEGY is not None else None)
+    report["job"] = {"run_dir": os.path.basename(run_dir), "metrics": metrics is not None,
+                     "files": sorted(os.listdir(run_dir)) if metrics is not None else None,
+                     "student_accuracy": None if metrics is None
+                     else float(metrics.loc["student", "accuracy"])}
+
+
+def run_finetune():
+    data = text_data()
     global FINETUNE_INPUTS
     model, preprocessor, history = models.finetune_teacher(
         data, preset=args.checkpoint, sequence_length=8, epochs=2, batch_size=GLOBAL_BATCH,

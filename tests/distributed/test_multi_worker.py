@@ -103,7 +103,20 @@ def test_workers_end_with_identical_weights_and_reports(runs):
     for key in weights0:
         np.testing.assert_array_equal(weights0[key], weights1[key], err_msg=key)
     # Every History (epoch logs) is the global one on both workers.
-    assert report0 == report1
+    assert {k: v for k, v in report0.items() if k != "job"} == \
+        {k: v for k, v in report1.items() if k != "job"}
+
+
+def test_main_job_trains_on_every_worker_and_the_chief_writes(runs):
+    chief, other = runs[0][0][0]["job"], runs[0][1][0]["job"]
+    assert chief["run_dir"] == other["run_dir"] == "job"
+    assert chief["metrics"] and not other["metrics"]
+    # Complete: report written, backups removed once the run finished.
+    assert {"report.md", "metrics.csv", "student.keras", "run_config.json",
+            "status.json"} <= set(chief["files"])
+    assert "checkpoints" not in chief["files"]
+    assert 0.0 <= chief["student_accuracy"] <= 1.0
+    assert runs[0][-1][0]["job"]["metrics"]   # the same job without a strategy
 
 
 def test_trainers_equal_the_one_process_run_under_sgd(runs):
