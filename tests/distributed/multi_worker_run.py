@@ -175,7 +175,7 @@ def run_job():
     report["job"] = {"run_dir": os.path.basename(run_dir), "metrics": metrics is not None,
                      "files": sorted(os.listdir(run_dir)) if metrics is not None else None,
                      "student_accuracy": None if metrics is None
-                     else float(metrics.loc["student", "accuracy"])}
+                     else float(metrics.loc["student", "test_accuracy"])}
 
 
 def run_finetune():
