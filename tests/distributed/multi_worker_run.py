@@ -23,7 +23,7 @@ parser.add_argument("--ports", default="")
 parser.add_argument("--out", required=True)
 parser.add_argument("--checkpoint", default=None)
 parser.add_argument("--methods",
-                    default="sgd,finetune,theseus,distill,dynabert,search,job")
+                    default="sgd,theseus,distill,dynabert,search,job")
 parser.add_argument("--backup", default=None)
 parser.add_argument("--kill-at", default=None)
 args = parser.parse_args()
@@ -87,11 +87,11 @@ def teacher():
     return models.build_text_classifier(backbone, 2, dropout=0.0)
 
 
-def keep(name, model):
+def keep(name, model, inputs=None):
     for i, w in enumerate(model.get_weights()):
         weights[f"{name}/{i}"] = np.asarray(w)
     # A direct call reads this worker's copy of each variable (no collective).
-    inputs = X if name != "finetune" else FINETUNE_INPUTS
+    inputs = X if inputs is None else inputs
     weights[f"{name}_logits"] = np.asarray(model(inputs, training=False), "float32")
 
 
@@ -166,28 +166,24 @@ def text_data():
 def run_job():
     # The main job (what `keras-theseus compress --strategy multi_worker
     # --run-name job` runs): every worker trains, the chief alone writes.
+    global TEXT_INPUTS
+    data = text_data()
     run_dir, metrics, run = run_compress_job(
-        text_data(), output_dir=os.path.join(args.out, "runs"),
+        data, output_dir=os.path.join(args.out, "runs"),
         run_name="job" if STRATEGY is not None else "job-single", export=False,
         latency_repeats=1, verbose=0, preset=args.checkpoint, method="distill", num_layers=1,
         sequence_length=8, batch_size=GLOBAL_BATCH, teacher_epochs=1, epochs=1,
         cache_teacher=False, strategy="multi_worker" if STRATEGY is not None else None)
+    TEXT_INPUTS = next(iter(data.tf_dataset("test", run.preprocessor, batch_size=8,
+                                            shuffle=False)))[0]
+    # The teacher fine-tune under the strategy: its History and both models.
+    report["job_teacher_loss"] = run.histories["teacher"].history["loss"]
+    keep("job_teacher", run.teacher, TEXT_INPUTS)
+    keep("job_student", run.student, TEXT_INPUTS)
     report["job"] = {"run_dir": os.path.basename(run_dir), "metrics": metrics is not None,
                      "files": sorted(os.listdir(run_dir)) if metrics is not None else None,
                      "student_accuracy": None if metrics is None
                      else float(metrics.loc["student", "test_accuracy"])}
-
-
-def run_finetune():
-    data = text_data()
-    global FINETUNE_INPUTS
-    model, preprocessor, history = models.finetune_teacher(
-        data, preset=args.checkpoint, sequence_length=8, epochs=2, batch_size=GLOBAL_BATCH,
-        learning_rate=1e-3, cache=False, jit_compile=False, verbose=0, strategy=STRATEGY)
-    report["finetune_loss"] = history.history["loss"]
-    FINETUNE_INPUTS = next(iter(data.tf_dataset("test", preprocessor, batch_size=8,
-                                                shuffle=False)))[0]
-    keep("finetune", model)
 
 
 def run_theseus():

@@ -98,8 +98,8 @@ def _max_diff(a, b, name):
 
 def test_workers_end_with_identical_weights_and_reports(runs):
     (report0, weights0), (report1, weights1) = runs[0][0], runs[0][1]
-    assert set(_names(weights0)) == {"finetune", "successor", "distill", "dynabert",
-                                     "sgd_theseus", "sgd_distill", "sgd_dynabert"}
+    assert set(_names(weights0)) == {"job_teacher", "job_student", "successor", "distill",
+                                     "dynabert", "sgd_theseus", "sgd_distill", "sgd_dynabert"}
     for key in weights0:
         np.testing.assert_array_equal(weights0[key], weights1[key], err_msg=key)
     # Every History (epoch logs) is the global one on both workers.
@@ -151,9 +151,11 @@ def test_recipes_match_the_one_process_run(runs):
     assert worker["search_error"].keys() == single["search_error"].keys()
     for name, error in single["search_error"].items():
         assert worker["search_error"][name] == pytest.approx(error, rel=1e-4)
-    # The fine-tune draws dropout masks per replica, so only its loss is
-    # close to the one-process run's (same data, same global batch).
-    np.testing.assert_allclose(worker["finetune_loss"], single["finetune_loss"], rtol=0.02)
+    # The teacher fine-tune (in the main job) draws dropout masks per
+    # replica, so only its loss is close to the one-process run's (same
+    # data, same global batch).
+    np.testing.assert_allclose(worker["job_teacher_loss"], single["job_teacher_loss"],
+                               rtol=0.02)
 
 
 def test_killed_worker_resumes_from_the_last_epoch(runs, tiny_checkpoint):
