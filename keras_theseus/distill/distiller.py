@@ -136,7 +136,7 @@ class Distiller(StrategyCheckedFit, keras.Model):
     ```python
     distiller = Distiller(teacher, student, temperature=2.0,
                           kd_weight=1.0, label_weight=1.0, hidden_mse_weight=1.0)
-    distiller.compile(optimizer=keras.optimizers.AdamW(5e-5),
+    distiller.compile(optimizer=keras_theseus.models.bert_optimizer(5e-5),
                       metrics=["sparse_categorical_accuracy"], jit_compile=True)
     distiller.fit(train_ds, validation_data=dev_ds, epochs=3)
     student = distiller.student      # a plain keras-hub model

@@ -3,13 +3,13 @@
 import itertools
 import time
 
-import keras
 import keras_hub
 import numpy as np
 import pandas as pd
 
 from keras_theseus.distill.distiller import Distiller
 from keras_theseus.models.classifier import accuracy_metrics
+from keras_theseus.models.fused_adamw import FusedAdamW
 from keras_theseus.models.layer_dropping import EMBEDDING_AND_POOLER_LAYERS
 from keras_theseus.models.layer_dropping import drop_layers
 
@@ -175,7 +175,9 @@ def search_layer_subsets(teacher, train_data, validation_data, num_keep, candida
     student = drop_layers(teacher, candidates[0])
     distiller = Distiller(teacher, student, temperature=temperature, kd_weight=1.0,
                           label_weight=1.0)
-    distiller.compile(optimizer=keras.optimizers.AdamW(learning_rate), jit_compile=jit_compile,
+    # FusedAdamW: Keras' AdamW defaults, with an embedding row that repeats
+    # in a batch updated as Adam says (Keras 3.15's AdamW overshoots it).
+    distiller.compile(optimizer=FusedAdamW(learning_rate), jit_compile=jit_compile,
                       metrics=accuracy_metrics())
     # Snapshot the fresh optimizer state (zero moments, step 0, and its
     # learning rate) so each candidate starts from it without recompiling.

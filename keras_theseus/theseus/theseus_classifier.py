@@ -135,7 +135,7 @@ class TheseusClassifier(StrategyCheckedFit, keras.Model):
     ```python
     theseus = TheseusClassifier.from_predecessor(
         teacher, num_successor_layers=3, schedule=LinearReplacement(0.3, 0.0006))
-    theseus.compile(optimizer=keras.optimizers.AdamW(5e-5),
+    theseus.compile(optimizer=keras_theseus.models.bert_optimizer(5e-5),
                     loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                     metrics=["accuracy"])
     theseus.fit(train_ds, epochs=2)           # p follows the schedule, step by step
