@@ -172,7 +172,8 @@ def write_report(run_dir, metrics, run, data, files=None, title=None, notes=(), 
         + (f" + {c.successor_epochs} successor epoch(s)" if c.method == "theseus" else "")
         + (" per DynaBERT phase" if c.method == "dynabert" else "")
         + f", learning rate {c.learning_rate}, seed {c.seed}, XLA {c.jit_compile}, "
-        f"precision {_precision_text(c.precision, run)}",
+        f"precision {_precision_text(c.precision, run)}"
+        + ("" if getattr(c, "strategy", None) is None else _strategy_text(c.strategy)),
         f"- wall time: teacher {run.wall_s['teacher']:.0f} s, compression "
         f"{run.wall_s['compress']:.0f} s", "",
         "## Files", "",
@@ -185,6 +186,14 @@ def write_report(run_dir, metrics, run, data, files=None, title=None, notes=(), 
     with open(paths["report"], "w", encoding="utf-8") as f:
         f.write("\n".join(lines).rstrip() + "\n")
     return paths
+
+
+def _strategy_text(name):
+    from keras_theseus.distribute import resolve_strategy
+
+    replicas = resolve_strategy(name).num_replicas_in_sync
+    plural = "s" if replicas != 1 else ""
+    return f", strategy {name} ({replicas} replica{plural}; the batch above is the global batch)"
 
 
 def _precision_text(setting, run):

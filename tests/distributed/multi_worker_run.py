@@ -182,6 +182,9 @@ def run_job():
     keep("job_student", run.student, TEXT_INPUTS)
     report["job"] = {"run_dir": os.path.basename(run_dir), "metrics": metrics is not None,
                      "files": sorted(os.listdir(run_dir)) if metrics is not None else None,
+                     "report_says_strategy": metrics is not None and STRATEGY is not None and
+                     "strategy multi_worker (2 replicas;" in open(
+                         os.path.join(run_dir, "report.md"), encoding="utf-8").read(),
                      "student_accuracy": None if metrics is None
                      else float(metrics.loc["student", "test_accuracy"])}
 

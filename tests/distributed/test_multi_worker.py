@@ -115,6 +115,7 @@ def test_main_job_trains_on_every_worker_and_the_chief_writes(runs):
     assert {"report.md", "metrics.csv", "student.keras", "run_config.json",
             "status.json"} <= set(chief["files"])
     assert "checkpoints" not in chief["files"]
+    assert chief["report_says_strategy"]
     assert 0.0 <= chief["student_accuracy"] <= 1.0
     assert runs[0][-1][0]["job"]["metrics"]   # the same job without a strategy
 
