@@ -33,6 +33,8 @@ scope).
 import functools
 
 import tensorflow as tf
+# Private Keras modules: the code paths being fixed live there, and the
+# tests/distributed two-worker run fails at once if a Keras release moves them.
 from keras.src import tree
 from keras.src.backend.tensorflow import trainer as tf_trainer
 
@@ -42,12 +44,6 @@ _INSTALLED = False
 def is_multi_worker(strategy):
     """True for a `MultiWorkerMirroredStrategy` (Keras' own test of it)."""
     return tf_trainer._collective_all_reduce_multi_worker(strategy)
-
-
-def _local_value(strategy, value):
-    if isinstance(value, tf.distribute.DistributedValues):
-        return strategy.experimental_local_results(value)[0]
-    return value
 
 
 def _element_spec(iterator):
@@ -99,7 +95,9 @@ def _patched_reduce_per_replica(original):
 def _patched_metrics_result_or_logs(original):
     @functools.wraps(original)
     def _get_metrics_result_or_logs(self, logs):
-        if self._distribute_strategy is not None and is_multi_worker(self._distribute_strategy):
+        strategy = self._distribute_strategy
+        if isinstance(logs, dict) and logs and strategy is not None \
+                and is_multi_worker(strategy):
             # The last step's logs, averaged over all replicas by
             # `reduce_per_replica`: the metric variables themselves are
             # read per worker, each holding its own replicas' share.
@@ -111,7 +109,7 @@ def _patched_metrics_result_or_logs(original):
 
 
 def install():
-    """Apply both fixes to Keras' TensorFlow trainer (once per process).
+    """Apply the three fixes to Keras' TensorFlow trainer (once per process).
 
     Example:
     ```python
