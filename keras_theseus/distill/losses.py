@@ -26,7 +26,9 @@ def replica_share(weights):
     1.0 outside a strategy or with one replica (no op is added).
 
     Must be called inside the replica function (a `train_step` /
-    `test_step`).
+    `test_step`). The trainers call it once per step and mask and multiply
+    the terms by it, rather than inside `_weighted_mean`: that would add one
+    collective per term and layer pair (DynaBERT: per sub-network too).
 
     Example:
     ```python

@@ -72,12 +72,11 @@ def run_clue_baseline(task, data_dir, output_dir="clue_runs", run_name=None, ove
         check_against_teacher(cfg)  # before the run directory exists
         run_dir = worker_run_dir(output_dir, f"{data.task.name}-{cfg.method}{cfg.num_layers}",
                                  run_name, overwrite, cfg)
-        if writes_files(cfg):
-            write_run_config(run_dir, cfg, task=data.task.name,
-                             data_dir=os.path.abspath(data_dir), export=export,
-                             latency_repeats=latency_repeats)
-    checkpoints = os.path.join(run_dir, CHECKPOINT_DIR)
     writes = writes_files(cfg)
+    if resume is None and writes:
+        write_run_config(run_dir, cfg, task=data.task.name, data_dir=os.path.abspath(data_dir),
+                         export=export, latency_repeats=latency_repeats)
+    checkpoints = os.path.join(run_dir, CHECKPOINT_DIR)
     with run_status(run_dir, writes) as status:
         status.stage("compress")
         run = compress_classifier(data, cfg, verbose=verbose, checkpoint_dir=checkpoints)

@@ -173,7 +173,7 @@ def write_report(run_dir, metrics, run, data, files=None, title=None, notes=(), 
         + (" per DynaBERT phase" if c.method == "dynabert" else "")
         + f", learning rate {c.learning_rate}, seed {c.seed}, XLA {c.jit_compile}, "
         f"precision {_precision_text(c.precision, run)}"
-        + ("" if getattr(c, "strategy", None) is None else _strategy_text(c.strategy)),
+        + ("" if c.strategy is None else _strategy_text(c.strategy)),
         f"- wall time: teacher {run.wall_s['teacher']:.0f} s, compression "
         f"{run.wall_s['compress']:.0f} s", "",
         "## Files", "",
