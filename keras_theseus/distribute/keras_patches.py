@@ -42,7 +42,13 @@ _INSTALLED = False
 
 
 def is_multi_worker(strategy):
-    """True for a `MultiWorkerMirroredStrategy` (Keras' own test of it)."""
+    """True for a `MultiWorkerMirroredStrategy` (Keras' own test of it).
+
+    Example:
+    ```python
+    is_multi_worker(resolve_strategy("mirrored"))   # False
+    ```
+    """
     return tf_trainer._collective_all_reduce_multi_worker(strategy)
 
 

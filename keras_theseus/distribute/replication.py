@@ -12,7 +12,13 @@ def _tf_variable(variable):
 
 
 def variables_outside_scope(model, strategy):
-    """Paths of `model`'s variables not created in `strategy`'s scope."""
+    """Paths of `model`'s variables not created in `strategy`'s scope.
+
+    Example:
+    ```python
+    variables_outside_scope(teacher, strategy)   # [] once `replicate`d
+    ```
+    """
     return [variable.path for variable in model.variables
             if not strategy.extended.variable_created_in_scope(_tf_variable(variable))]
 

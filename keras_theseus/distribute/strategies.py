@@ -74,7 +74,14 @@ def resolve_strategy(strategy):
 
 
 def strategy_scope(strategy):
-    """`strategy.scope()`, or a no-op context for None."""
+    """`strategy.scope()`, or a no-op context for None.
+
+    Example:
+    ```python
+    with strategy_scope(resolve_strategy(name_or_none)):
+        model = build_text_classifier(backbone, 2)
+    ```
+    """
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
@@ -88,6 +95,12 @@ def is_chief(strategy=None):
 
     Args:
         strategy: the strategy; default the one in scope.
+
+    Example:
+    ```python
+    if is_chief(strategy):
+        model.save("student.keras")
+    ```
     """
     strategy = strategy if strategy is not None else tf.distribute.get_strategy()
     return bool(strategy.extended.should_checkpoint)
