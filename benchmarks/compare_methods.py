@@ -5,7 +5,8 @@
 A thin wrapper over `keras_theseus.workflows.run_comparison`: finished
 cells come from the cell cache, so recording a grid that `keras-theseus
 compare` already ran costs only the report. One record per method and
-depth, with `seeds`, `mean`, `ci95_low`, `ci95_high` and `p_vs_truncated`.
+depth, with `seeds`, `mean`, `ci95_low`, `ci95_high` and `p_vs_truncated`;
+re-recording a grid replaces its earlier records in place.
 """
 
 import argparse
@@ -28,7 +29,7 @@ def main():
     config = kt.workflows.comparison_config(args.config, seeds=args.seeds)
     result = kt.workflows.run_comparison(config, output_dir=args.output_dir, verbose=2)
     for record in comparison_records(config, result.summary, result.teacher):
-        kt.reporting.append_record(record, args.results)
+        kt.reporting.append_record(record, args.results, replace=True)
     kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
     print(f"recorded {len(result.summary)} rows; report {result.run_dir}/report.md")
 

@@ -9,8 +9,9 @@ comparison runner (cached cells: only the reports are made) with the float32
 variant as the baseline, so the bf16 row carries the paired test on the same
 test sentences and seeds: mean difference, its 95% interval (paired bootstrap
 over seeds and sentences) and p-value. One `precision_accuracy` record per
-pair goes to results.json: `student_metric` is the bf16 mean,
-`teacher_metric` the float32 mean of the same cells.
+pair goes to results.json, replacing an earlier record of the same pair:
+`student_metric` is the bf16 mean, `teacher_metric` the float32 mean of the
+same cells.
 """
 
 import argparse
@@ -64,7 +65,7 @@ def main():
                                                                    "ci95_high", "dev_mean")},
                        "speedup_float32": float(a["speedup"]),
                        "speedup_mixed_bfloat16": float(b["speedup"]),
-                       "grid": os.path.basename(args.config)}), args.results)
+                       "grid": os.path.basename(args.config)}), args.results, replace=True)
     kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
 
 

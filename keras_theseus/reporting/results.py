@@ -102,10 +102,40 @@ def _to_json(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def append_record(record, path):
-    """Append `record` to the JSON list at `path` (written atomically)."""
+_RECORD_IDENTITY = ("experiment", "method", "dataset", "student_config")
+
+
+def append_record(record, path, replace=False):
+    """Append `record` to the JSON list at `path` (written atomically).
+
+    Args:
+        record: a dict from `make_record`.
+        path: the results file; created with its folder if missing.
+        replace: if True, a record already in the file with the same
+            experiment, method, dataset and `student_config` (a grid's
+            records differ by depth there) is replaced in place, and any
+            further copies are dropped, instead of being kept beside the new
+            one. Re-recording a grid with `replace=True` leaves one record
+            per method and depth, where it was.
+
+    Returns:
+        The list of records now on disk.
+
+    Example:
+
+    >>> append_record(make_record(experiment="e", method="kd", dataset="d",
+    ...     teacher="t", metric="accuracy", student_metric=0.9),
+    ...     "results.json", replace=True)  # doctest: +SKIP
+    """
     records = load_records(path)
-    records.append(record)
+    identity = tuple(record.get(k) for k in _RECORD_IDENTITY)
+    same = [i for i, r in enumerate(records)
+            if tuple(r.get(k) for k in _RECORD_IDENTITY) == identity] if replace else []
+    if same:
+        records[same[0]] = record
+        records = [r for i, r in enumerate(records) if i not in same[1:]]
+    else:
+        records.append(record)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:

@@ -105,6 +105,29 @@ def test_append_record_builds_a_json_list(tmp_path):
     assert os.listdir(tmp_path / "sub") == ["results.json"]
 
 
+def test_append_record_replace_keeps_one_record_per_method_in_place(tmp_path):
+    path = str(tmp_path / "results.json")
+    a = _record(experiment="grid", method="kd", notes="kd old")
+    b = _record(experiment="grid", method="truncated", notes="truncated")
+    c = _record(experiment="other", method="kd", notes="other experiment")
+    for rec in (a, b, c, dict(a, notes="kd stale copy")):
+        append_record(rec, path)
+    out = append_record(dict(a, notes="kd new"), path, replace=True)
+    # The first copy is replaced where it stood, the stale duplicate dropped,
+    # records of other experiments or methods untouched.
+    assert [r["notes"] for r in out] == ["kd new", "truncated", "other experiment"]
+    assert load_records(path) == out
+    # The same method at another depth is another record.
+    out = append_record(dict(a, student_config={"layers": 2}), path, replace=True)
+    assert len(out) == 4
+    out = append_record(dict(a, student_config={"layers": 2}, notes="k2"), path, replace=True)
+    assert len(out) == 4 and out[-1]["notes"] == "k2"
+    # Without a match, replace=True appends; replace=False always appends.
+    out = append_record(_record(experiment="grid", method="theseus"), path, replace=True)
+    assert len(out) == 5
+    assert len(append_record(dict(a, notes="kd again"), path)) == 6
+
+
 def test_append_record_leaves_a_corrupt_file_untouched(tmp_path):
     path = tmp_path / "results.json"
     path.write_text('[{"experiment": "x"},\n oops]', encoding="utf-8")
