@@ -14,6 +14,13 @@ padded b×len training batch of the dataset, interleaved in one process,
   plain train step), the cost the Distiller's one teacher pass should
   stay near.
 
+- the DynaBERT steps (DynaBERT_w: every width at full depth; DynaBERT:
+  every width × depth; the default multipliers, the teacher pass
+  included) as a ratio to one fine-tune step of the teacher, each with
+  its sub-networks computed on sliced kernels (what the trainer does) and,
+  as the reference, with masks that keep the same heads and neurons
+  (what it did before: a masked head costs as much as a kept one).
+
 Each becomes a record with `train_step_ratio` in results.json; the
 trainers are compiled as they compile by default (`jit_compile="auto"`:
 no XLA on a CPU).
@@ -60,6 +67,47 @@ def kd_step_times(teacher, n, batch, repeats, temperature):
     return kt.timing.measure_latency(calls, x, warmup=2, repeats=repeats)
 
 
+def _masked_forward(model, inputs, width=1.0, depth=1.0, training=False, return_hidden=False):
+    """`DynaBertClassifier.forward` with prefix masks instead of sliced kernels."""
+    import numpy as np
+
+    from keras_theseus.dynabert import depth_layers
+    from keras_theseus.dynabert import width_sizes
+
+    layers = depth_layers(model.num_layers, depth)
+    heads, neurons = width_sizes(model.num_heads, model.intermediate_dim, width)
+    head = np.r_[np.ones(heads), np.zeros(model.num_heads - heads)].astype("float32")
+    neuron = np.r_[np.ones(neurons), np.zeros(model.intermediate_dim - neurons)].astype("float32")
+    return model.run_layers(inputs, layers, [head] * len(layers), [neuron] * len(layers),
+                            training, return_hidden)
+
+
+def dynabert_step_times(teacher, batch, repeats):
+    """DynaBERT_w and DynaBERT steps, sliced vs masked, vs a teacher fine-tune step."""
+    import functools
+
+    from keras_theseus.dynabert import DEFAULT_DEPTHS
+    from keras_theseus.dynabert import DEFAULT_WIDTHS
+    from keras_theseus.dynabert import DynaBertClassifier
+    from keras_theseus.dynabert import DynaBertTrainer
+    from keras_theseus.dynabert import frozen_copy
+
+    models = {"fine_tune": kt.models.drop_layers(
+        teacher, list(range(teacher.backbone.num_layers)))}
+    kt.models.compile_text_classifier(models["fine_tune"], learning_rate=1e-9)
+    for stage, depths, hidden_weight in (("dynabert_w", (1.0,), 0.1),
+                                         ("dynabert", DEFAULT_DEPTHS, 1.0)):
+        for path in ("sliced", "masked"):
+            student = DynaBertClassifier.from_classifier(teacher)
+            if path == "masked":
+                student.forward = functools.partial(_masked_forward, student)
+            trainer = DynaBertTrainer(student, frozen_copy(student), widths=DEFAULT_WIDTHS,
+                                      depths=depths, hidden_weight=hidden_weight)
+            trainer.compile(optimizer=kt.models.bert_optimizer(1e-9))
+            models[f"{stage}_{path}"] = trainer
+    return kt.timing.measure_train_step(models, batch, warmup=2, repeats=repeats)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,6 +118,8 @@ def main():
     p.add_argument("--sequence-length", type=int, default=64)
     p.add_argument("--temperature", type=float, default=2.0)
     p.add_argument("--repeats", type=int, default=8)
+    p.add_argument("--parts", nargs="+", default=["theseus", "kd", "dynabert"],
+                   choices=["theseus", "kd", "dynabert"], help="which steps to time")
     p.add_argument("--teacher-epochs", type=int, default=1,
                    help="the cached teacher to load (the main job's is 1 epoch)")
     p.add_argument("--results", default=os.path.join(HERE, "results.json"))
@@ -84,7 +134,7 @@ def main():
                   teacher=args.preset, metric="train_step_ratio", teacher_metric=1.0,
                   batch_size=args.batch_size, sequence_length=args.sequence_length)
     L = teacher.backbone.num_layers
-    for n in args.layers:
+    for n in args.layers if "theseus" in args.parts else []:
         steps = theseus_step_times(teacher, n, batch, args.repeats)
         base = steps["predecessor"]["median_ms"]
         for name in ("theseus_p0.5", "theseus_p1"):
@@ -95,6 +145,7 @@ def main():
                        f"fine-tune step {base:.0f} ms at {shape}: ratio {ratio:.2f}."),
                 extra={"train_steps": steps}, **common), args.results)
             print(f"{name} {L}→{n}: {ratio:.2f}× the predecessor's step", flush=True)
+    for n in args.layers if "kd" in args.parts else []:
         stats = kd_step_times(teacher, n, batch, args.repeats, args.temperature)
         base = stats["teacher_forward"]["median_ms"] + stats["student_step"]["median_ms"]
         for name in KD_TERMS:
@@ -107,6 +158,21 @@ def main():
                        f"{args.temperature:g}: ratio {ratio:.2f}."),
                 extra={"steps": stats}, **common), args.results)
             print(f"{name} {L}→{n}: {ratio:.2f}× (teacher forward + student step)", flush=True)
+    if "dynabert" in args.parts:
+        steps = dynabert_step_times(teacher, batch, args.repeats)
+        base = steps["fine_tune"]["median_ms"]
+        for stage in ("dynabert_w", "dynabert"):
+            sliced, masked = (steps[f"{stage}_{p}"]["median_ms"] for p in ("sliced", "masked"))
+            kt.reporting.append_record(kt.reporting.make_record(
+                method=f"{stage} step {L}L", train_step_ratio=sliced / base,
+                student_config={"layers": L}, notes=(
+                    f"{stage} step (every width{' × depth' if stage == 'dynabert' else ''}, "
+                    f"teacher pass included) {sliced:.0f} ms on sliced kernels, {masked:.0f} "
+                    f"ms with masks ({masked / sliced:.2f}× slower), vs a fine-tune step of "
+                    f"the teacher {base:.0f} ms at {shape}: ratio {sliced / base:.2f}."),
+                extra={"train_steps": steps}, **common), args.results)
+            print(f"{stage}: sliced {sliced:.0f} ms, masked {masked:.0f} ms "
+                  f"({masked / sliced:.2f}×), {sliced / base:.2f}× a fine-tune step", flush=True)
     kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
 
 

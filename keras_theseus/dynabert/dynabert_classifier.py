@@ -25,8 +25,9 @@ class DynaBertClassifier(keras.Model):
     callback) changes it between or during compiled steps without retracing:
     each layer's `head_mask` / `neuron_mask`, and the model's `layer_mask`
     (a layer whose mask is 0 passes its input through). `forward(x, width,
-    depth)` runs one sub-network with constant masks and only its kept
-    layers: the training loop uses it for every configured width and depth.
+    depth)` runs one sub-network, computing only its kept layers, heads and
+    neurons (sliced kernels): the training loop uses it for every configured
+    width and depth.
 
     Build one from a fine-tuned classifier with `from_classifier`; go back
     with `to_text_classifier`; shrink with `extract_subnetwork` (a plain
@@ -219,7 +220,7 @@ class DynaBertClassifier(keras.Model):
         return self.output_dense(self.output_dropout(pooled, training=training))
 
     def run_layers(self, inputs, layers=None, head_masks=None, neuron_masks=None,
-                   training=False, return_hidden=False):
+                   training=False, return_hidden=False, active_sizes=None):
         """Embeddings, then `layers` (indices) with explicit masks, then the head.
 
         Args:
@@ -228,35 +229,41 @@ class DynaBertClassifier(keras.Model):
             head_masks, neuron_masks: per-layer masks (default: each
                 layer's mask variables, or none).
             return_hidden: also return `[embeddings, after each run layer]`.
+            active_sizes: `(heads, neurons)` ints: every layer runs its first
+                `heads` heads and `neurons` FFN neurons on sliced kernels
+                instead of masks (then `head_masks`/`neuron_masks` must be
+                None).
         """
         layers = list(range(self.num_layers)) if layers is None else list(layers)
         x = self.embed(inputs, training)
         hidden = [x]
+        sizes = {} if active_sizes is None else {"active_heads": active_sizes[0],
+                                                  "active_neurons": active_sizes[1]}
         for k, i in enumerate(layers):
             x = self.encoder_layers[i](
                 x, padding_mask=inputs["padding_mask"], training=training,
                 head_mask=None if head_masks is None else head_masks[k],
-                neuron_mask=None if neuron_masks is None else neuron_masks[k])
+                neuron_mask=None if neuron_masks is None else neuron_masks[k], **sizes)
             hidden.append(x)
         logits = self.classify(x, training)
         return (logits, hidden) if return_hidden else logits
 
     def forward(self, inputs, width=1.0, depth=1.0, training=False, return_hidden=False):
-        """Run the `(width, depth)` sub-network: kept layers only, constant masks."""
+        """Run the `(width, depth)` sub-network: its kept layers, heads and neurons.
+
+        Only those are computed: each kept layer runs its first heads and
+        FFN neurons on sliced kernels (equal to prefix masks, at about
+        `width` of the encoder's cost), whatever the mask variables select.
+        """
         layers = depth_layers(self.num_layers, depth)
         heads, neurons = width_sizes(self.num_heads, self.intermediate_dim, width)
         if not self.use_masks and (heads, neurons) != (self.num_heads, self.intermediate_dim):
             raise ValueError("A model without masks runs at full width only.")
-        head = ops.convert_to_tensor(
-            np.r_[np.ones(heads), np.zeros(self.num_heads - heads)].astype("float32"))
-        neuron = ops.convert_to_tensor(np.r_[np.ones(neurons), np.zeros(
-            self.intermediate_dim - neurons)].astype("float32"))
-        # Constant masks even at full width, so the result never depends on
-        # what the mask variables currently select.
-        masks = [head] * len(layers), [neuron] * len(layers)
         if not self.use_masks:
-            masks = None, None
-        return self.run_layers(inputs, layers, masks[0], masks[1], training, return_hidden)
+            return self.run_layers(inputs, layers, training=training,
+                                   return_hidden=return_hidden)
+        return self.run_layers(inputs, layers, training=training, return_hidden=return_hidden,
+                               active_sizes=(heads, neurons))
 
     def call(self, inputs, training=False):
         if not self.use_masks:

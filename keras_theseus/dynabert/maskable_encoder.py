@@ -1,11 +1,14 @@
 """A keras-hub `TransformerEncoder` with head and FFN-neuron masks."""
 
 import keras
+import tensorflow as tf
 from keras import ops
 from keras_hub.src.layers.modeling.transformer_layer_utils import (
     merge_padding_and_attention_mask,
 )
 
+from keras_theseus.models.fused_attention import fused_self_attention
+from keras_theseus.models.fused_dense import matmul_bias_add
 from keras_theseus.models.transformer_encoder import HeadSizeTransformerEncoder
 
 
@@ -54,6 +57,12 @@ class MaskableTransformerEncoder(HeadSizeTransformerEncoder):
     from a callback) changes the active width of an already compiled step.
     Explicit `head_mask=` / `neuron_mask=` call arguments override them.
 
+    `active_heads=` / `active_neurons=` (Python ints) instead run only the
+    first heads and FFN neurons, on slices of the kernels: the same result
+    as masks that keep that prefix (what a width multiplier keeps after
+    rewiring), at that fraction of the attention and FFN cost. The mask
+    variables are then not read.
+
     Args:
         intermediate_dim, num_heads, key_dim, dropout, activation,
             layer_norm_epsilon, kernel_initializer, bias_initializer: as
@@ -65,6 +74,7 @@ class MaskableTransformerEncoder(HeadSizeTransformerEncoder):
     layer = MaskableTransformerEncoder(intermediate_dim=64, num_heads=4)
     y = layer(x)                                     # x: (batch, length, 32)
     layer.head_mask.assign([1.0, 1.0, 0.0, 0.0])     # two heads from now on
+    y = layer(x, active_heads=2, active_neurons=32)  # half width, sliced
     ```
     """
 
@@ -84,7 +94,13 @@ class MaskableTransformerEncoder(HeadSizeTransformerEncoder):
                                                name="neuron_mask")
 
     def call(self, inputs, padding_mask=None, attention_mask=None, training=None,
-             head_mask=None, neuron_mask=None):
+             head_mask=None, neuron_mask=None, active_heads=None, active_neurons=None):
+        if active_heads is not None or active_neurons is not None:
+            if head_mask is not None or neuron_mask is not None:
+                raise ValueError("Pass masks (`head_mask`, `neuron_mask`) or active sizes "
+                                 "(`active_heads`, `active_neurons`), not both.")
+            return self._sliced_call(inputs, padding_mask, attention_mask, training,
+                                     active_heads, active_neurons)
         if self.use_masks:
             head_mask = self.head_mask if head_mask is None else head_mask
             neuron_mask = self.neuron_mask if neuron_mask is None else neuron_mask
@@ -107,6 +123,40 @@ class MaskableTransformerEncoder(HeadSizeTransformerEncoder):
         x = self._feedforward_output_dense(x)
         x = self._feedforward_dropout(x, training=training)
         return self._feedforward_layer_norm(x + residual)
+
+    def _sliced_call(self, x, padding_mask, attention_mask, training, heads, neurons):
+        # Why slices and not masks: a masked head or neuron costs as much as
+        # a kept one, so DynaBERT's narrower sub-networks trained at full
+        # cost; sliced kernels make width w cost about w of the encoder.
+        neurons = self.intermediate_dim if neurons is None else int(neurons)
+        if not 0 < neurons <= self.intermediate_dim:
+            raise ValueError(f"`active_neurons` must be in [1, {self.intermediate_dim}]. "
+                             f"Received: {neurons!r}")
+        mask = merge_padding_and_attention_mask(x, padding_mask, attention_mask)
+        if mask is None:
+            shape = ops.shape(x)
+            mask = ops.ones((shape[0], shape[1], shape[1]), "bool")
+        residual = x
+        x = fused_self_attention(self._self_attention_layer, x, mask, training=training,
+                                 heads=heads)
+        x = self._self_attention_dropout(x, training=training)
+        x = self._self_attention_layer_norm(x + residual)
+        residual = x
+        intermediate, output = (self._feedforward_intermediate_dense,
+                                self._feedforward_output_dense)
+        dtype = x.dtype
+        shape = tf.shape(x)
+        rows = tf.reshape(x, [-1, x.shape[-1]])
+        y = matmul_bias_add(rows, tf.cast(intermediate.kernel[:, :neurons], dtype),
+                            tf.cast(intermediate.bias[:neurons], dtype))
+        if intermediate.activation is not None:
+            y = intermediate.activation(y)
+        y = matmul_bias_add(y, tf.cast(output.kernel[:neurons], dtype),
+                            tf.cast(output.bias, dtype))
+        y = tf.reshape(y, shape)
+        y.set_shape(residual.shape)
+        y = self._feedforward_dropout(y, training=training)
+        return self._feedforward_layer_norm(y + residual)
 
     def get_config(self):
         config = super().get_config()

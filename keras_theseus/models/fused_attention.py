@@ -57,35 +57,63 @@ class FusedSelfAttention(keras.layers.MultiHeadAttention):
                                 attention_mask=attention_mask,
                                 return_attention_scores=return_attention_scores,
                                 training=training, use_causal_mask=use_causal_mask)
-        x = tf.convert_to_tensor(query)
-        dtype = x.dtype
-        shape = tf.shape(x)
-        batch, length, hidden = shape[0], shape[1], x.shape[-1]
-        heads, key_dim = self._num_heads, self._key_dim
-        value_dim = self._value_dim or key_dim
-        rows = tf.reshape(x, [-1, hidden])
+        return fused_self_attention(self, query, attention_mask, training=training)
 
-        def project(dense, size):
-            # (rows, hidden) @ (hidden, heads·size) + bias → (batch, heads, length, size)
-            bias = None if dense.bias is None else tf.reshape(dense.bias, [-1])
-            y = matmul_bias_add(rows, tf.reshape(dense.kernel, [hidden, -1]), bias)
-            return tf.transpose(tf.reshape(y, [batch, length, heads, size]), [0, 2, 1, 3])
 
-        q = project(self._query_dense, key_dim)
-        k = project(self._key_dense, key_dim)
-        v = project(self._value_dense, value_dim)
-        scores = tf.matmul(q, k, transpose_b=True) * tf.cast(self._inverse_sqrt_key_dim, dtype)
-        mask = tf.cast(attention_mask, dtype)
-        if mask.shape.rank == 3:
-            mask = mask[:, None]
-        # Keras' masked-softmax value for this dtype (-1e9; -3e4 in float16),
-        # as a bias: one add, which oneDNN fuses into the score matmul.
-        scores = scores + (1.0 - mask) * tf.cast(_large_negative_number(dtype), dtype)
-        probabilities = self._dropout_layer(tf.nn.softmax(scores, axis=-1), training=training)
-        context = tf.matmul(probabilities, v)                       # (batch, heads, length, v)
-        context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, heads * value_dim])
-        out = self._output_dense
-        y = matmul_bias_add(context, tf.reshape(out.kernel, [heads * value_dim, -1]), out.bias)
-        y = tf.reshape(y, [batch, length, -1])
-        y.set_shape(x.shape[:-1].concatenate([out.kernel.shape[-1]]))
-        return y
+def fused_self_attention(layer, x, attention_mask, training=None, heads=None):
+    """`layer`'s self-attention on `x`, spelled for oneDNN fusion (see above).
+
+    Args:
+        layer: a built `keras.layers.MultiHeadAttention` (3-D output kernel,
+            no quantization or LoRA).
+        x: `(batch, length, hidden)`, the query, key and value.
+        attention_mask: `(batch, length, length)` or `(batch, 1, length,
+            length)`, true where attended.
+        training: applies the attention-probability dropout.
+        heads: a Python int: run only the first `heads` heads (slices of the
+            projection kernels). This is what a head mask keeping the first
+            `heads` heads computes, at `heads / num_heads` of the attention's
+            cost: DynaBERT's width sub-networks after rewiring. None: all.
+    """
+    x = tf.convert_to_tensor(x)
+    dtype = x.dtype
+    shape = tf.shape(x)
+    batch, length, hidden = shape[0], shape[1], x.shape[-1]
+    total, key_dim = layer._num_heads, layer._key_dim
+    heads = total if heads is None else int(heads)
+    if not 0 < heads <= total:
+        raise ValueError(f"`heads` must be in [1, {total}]. Received: {heads!r}")
+    value_dim = layer._value_dim or key_dim
+    rows = tf.reshape(x, [-1, hidden])
+
+    def project(dense, size):
+        # (rows, hidden) @ (hidden, heads·size) + bias → (batch, heads, length, size)
+        kernel, bias = dense.kernel, dense.bias
+        if heads < total:
+            kernel = kernel[:, :heads]
+            bias = None if bias is None else bias[:heads]
+        bias = None if bias is None else tf.reshape(tf.cast(bias, dtype), [-1])
+        y = matmul_bias_add(rows, tf.reshape(tf.cast(kernel, dtype), [hidden, -1]), bias)
+        return tf.transpose(tf.reshape(y, [batch, length, heads, size]), [0, 2, 1, 3])
+
+    q = project(layer._query_dense, key_dim)
+    k = project(layer._key_dense, key_dim)
+    v = project(layer._value_dense, value_dim)
+    scores = tf.matmul(q, k, transpose_b=True) * tf.cast(layer._inverse_sqrt_key_dim, dtype)
+    mask = tf.cast(attention_mask, dtype)
+    if mask.shape.rank == 3:
+        mask = mask[:, None]
+    # Keras' masked-softmax value for this dtype (-1e9; -3e4 in float16),
+    # as a bias: one add, which oneDNN fuses into the score matmul.
+    scores = scores + (1.0 - mask) * tf.cast(_large_negative_number(dtype), dtype)
+    probabilities = layer._dropout_layer(tf.nn.softmax(scores, axis=-1), training=training)
+    context = tf.matmul(probabilities, v)                       # (batch, heads, length, v)
+    context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [-1, heads * value_dim])
+    out = layer._output_dense
+    kernel = out.kernel if heads == total else out.kernel[:heads]
+    bias = None if out.bias is None else tf.cast(out.bias, dtype)
+    y = matmul_bias_add(context, tf.reshape(tf.cast(kernel, dtype), [heads * value_dim, -1]),
+                        bias)
+    y = tf.reshape(y, [batch, length, -1])
+    y.set_shape(x.shape[:-1].concatenate([out.kernel.shape[-1]]))
+    return y

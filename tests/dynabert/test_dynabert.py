@@ -108,6 +108,43 @@ def test_masking_heads_and_neurons_equals_slicing_them_out():
     assert not np.allclose(ones, sliced(x, padding_mask=pad), atol=1e-3)
 
 
+def test_sliced_subnetwork_equals_prefix_masks_with_the_same_gradients():
+    # `forward` computes a width sub-network on sliced kernels; masks that keep
+    # the same first heads and neurons are the reference, values and gradients.
+    model = tiny_dynabert()
+    x, y = batch()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    for width, depth in [(1.0, 1.0), (0.75, 1.0), (0.5, 0.5), (0.25, 0.75)]:
+        heads, neurons = width_sizes(4, 32, width)
+        layers = depth_layers(4, depth)
+        head = tf.constant([1.0] * heads + [0.0] * (4 - heads))
+        neuron = tf.constant([1.0] * neurons + [0.0] * (32 - neurons))
+        with tf.GradientTape(persistent=True) as tape:
+            sliced, hidden = model.forward(x, width, depth, return_hidden=True)
+            masked, masked_hidden = model.run_layers(
+                x, layers, [head] * len(layers), [neuron] * len(layers), return_hidden=True)
+            losses = loss_fn(y, sliced), loss_fn(y, masked)
+        np.testing.assert_allclose(sliced, masked, atol=1e-5)
+        for a, b in zip(hidden, masked_hidden):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+        variables = model.trainable_variables
+        for v, g, ref in zip(variables, tape.gradient(losses[0], variables),
+                             tape.gradient(losses[1], variables)):
+            if ref is None:  # a layer the depth drops
+                assert g is None, v.path
+                continue
+            np.testing.assert_allclose(tf.convert_to_tensor(g), tf.convert_to_tensor(ref),
+                                       atol=1e-6, err_msg=v.path)
+    layer = model.encoder_layers[0]
+    h = model.embed(x)
+    with pytest.raises(ValueError, match="not both"):
+        layer(h, padding_mask=x["padding_mask"], head_mask=head, active_heads=2)
+    with pytest.raises(ValueError, match=r"`heads` must be in \[1, 4\]"):
+        layer(h, padding_mask=x["padding_mask"], active_heads=5)
+    with pytest.raises(ValueError, match=r"`active_neurons` must be in \[1, 32\]"):
+        layer(h, padding_mask=x["padding_mask"], active_neurons=0)
+
+
 def test_keras_round_trip_keeps_masks(tmp_path):
     model = tiny_dynabert()
     model.set_subnetwork(width=0.5, depth=0.5)
@@ -127,7 +164,7 @@ def test_set_subnetwork_equals_forward_with_constant_masks():
     for width, depth in [(0.75, 1.0), (0.5, 0.75), (0.25, 0.5)]:
         model.set_subnetwork(width, depth)
         np.testing.assert_allclose(model(x), model.forward(x, width, depth), atol=1e-5)
-    # `forward` uses constant masks: the selected sub-network does not leak in.
+    # `forward` ignores the mask variables: the selected sub-network does not leak in.
     np.testing.assert_allclose(model.forward(x, 1.0, 1.0), full, atol=1e-6)
     assert frozen_copy(model).active_subnetwork()[2] == [0, 1, 2, 3]
 
