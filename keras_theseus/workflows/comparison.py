@@ -264,6 +264,11 @@ def run_cell(context, spec, num_layers, seed, cache_dir):
     import keras
 
     teacher = context.teacher
+    if "searched" in (spec.options.get("layers"), spec.options.get("init")):
+        # The layer search trains candidates (random draws): run it, or read
+        # its cache, before seeding, so a searched cell trains the same
+        # whether or not the search had run before.
+        context.searched_layers(num_layers)
     # tf.data's seeded shuffle also depends on the global seed: set it
     # before the dataset exists, so a cell trains the same in any grid.
     keras.utils.set_random_seed(seed)

@@ -83,6 +83,30 @@ def test_interrupted_grid_resumes_to_the_same_table(tiny_checkpoint, tmp_path, i
     assert json.load(open(os.path.join(run_dir, "config.json")))["seeds"] == [0, 1]
 
 
+def test_a_searched_cell_trains_the_same_whether_or_not_the_search_was_cached(
+        tiny_checkpoint, tmp_path, isolated_cache):
+    data = {"toy": toy_sentiment()}
+    grid = _grid(tiny_checkpoint, seeds=[0], search={"steps": 3},
+                 methods=[{"method": "truncated", "layers": "searched",
+                           "label": "searched"}], baseline="searched")
+    first = run_comparison(grid, output_dir=str(tmp_path), cache_dir=isolated_cache,
+                           data=data, verbose=0)   # the search runs inside this cell
+    cell_dir = os.path.join(isolated_cache, "toy")
+    cells = [f for f in os.listdir(cell_dir) if f.startswith("searched-")]
+    assert len(cells) == 1 and any(f.startswith("layer-search-") for f in os.listdir(cell_dir))
+    with open(os.path.join(cell_dir, cells[0]), encoding="utf-8") as f:
+        before = json.load(f)
+    os.remove(os.path.join(cell_dir, cells[0]))   # retrain it, the search now cached
+    again = run_comparison(grid, output_dir=str(tmp_path), cache_dir=isolated_cache,
+                           data=data, verbose=0)
+    assert not again.cells["cached"].any()
+    with open(os.path.join(cell_dir, cells[0]), encoding="utf-8") as f:
+        after = json.load(f)
+    assert after["histories"] == before["histories"]
+    assert after["test_predictions"] == before["test_predictions"]
+    assert first.cells["test_accuracy"].tolist() == again.cells["test_accuracy"].tolist()
+
+
 def test_a_changed_setting_never_reuses_a_cell(tiny_checkpoint, tmp_path, isolated_cache):
     data = {"toy": toy_sentiment()}
     grid = _grid(tiny_checkpoint, seeds=[0], methods=["truncated"])
