@@ -128,10 +128,12 @@ class MaskableTransformerEncoder(HeadSizeTransformerEncoder):
         # Why slices and not masks: a masked head or neuron costs as much as
         # a kept one, so DynaBERT's narrower sub-networks trained at full
         # cost; sliced kernels make width w cost about w of the encoder.
+        for name, value, total in (("active_heads", heads, self.num_heads),
+                                   ("active_neurons", neurons, self.intermediate_dim)):
+            if value is not None and not 0 < value <= total:
+                raise ValueError(f"`{name}` must be an int in [1, {total}]. "
+                                 f"Received: {value!r}")
         neurons = self.intermediate_dim if neurons is None else int(neurons)
-        if not 0 < neurons <= self.intermediate_dim:
-            raise ValueError(f"`active_neurons` must be in [1, {self.intermediate_dim}]. "
-                             f"Received: {neurons!r}")
         mask = merge_padding_and_attention_mask(x, padding_mask, attention_mask)
         if mask is None:
             shape = ops.shape(x)

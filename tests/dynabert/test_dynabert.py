@@ -139,9 +139,9 @@ def test_sliced_subnetwork_equals_prefix_masks_with_the_same_gradients():
     h = model.embed(x)
     with pytest.raises(ValueError, match="not both"):
         layer(h, padding_mask=x["padding_mask"], head_mask=head, active_heads=2)
-    with pytest.raises(ValueError, match=r"`heads` must be in \[1, 4\]"):
+    with pytest.raises(ValueError, match=r"`active_heads` must be an int in \[1, 4\]"):
         layer(h, padding_mask=x["padding_mask"], active_heads=5)
-    with pytest.raises(ValueError, match=r"`active_neurons` must be in \[1, 32\]"):
+    with pytest.raises(ValueError, match=r"`active_neurons` must be an int in \[1, 32\]"):
         layer(h, padding_mask=x["padding_mask"], active_neurons=0)
 
 
