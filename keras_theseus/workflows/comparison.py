@@ -24,6 +24,7 @@ from keras_theseus.reporting.statistics import mean_confidence_interval
 from keras_theseus.reporting.statistics import paired_bootstrap
 from keras_theseus.workflows.comparison_config import comparison_config
 from keras_theseus.workflows.comparison_methods import train_student
+from keras_theseus.workflows.comparison_methods import uses_layer_search
 from keras_theseus.workflows.compress import new_run_dir
 from keras_theseus.workflows.run_status import RunStatus
 
@@ -249,8 +250,7 @@ def cell_key(context, spec, num_layers, seed):
     config = context.config
     return {**context.teacher_key, "method": spec.as_dict(), "num_layers": num_layers,
             "seed": seed, "training": config.training,
-            "search": config.search if "searched" in (spec.options.get("layers"),
-                                                      spec.options.get("init")) else None}
+            "search": config.search if uses_layer_search(spec) else None}
 
 
 def run_cell(context, spec, num_layers, seed, cache_dir):
@@ -264,7 +264,7 @@ def run_cell(context, spec, num_layers, seed, cache_dir):
     import keras
 
     teacher = context.teacher
-    if "searched" in (spec.options.get("layers"), spec.options.get("init")):
+    if uses_layer_search(spec):
         # The layer search trains candidates (random draws): run it, or read
         # its cache, before seeding, so a searched cell trains the same
         # whether or not the search had run before.

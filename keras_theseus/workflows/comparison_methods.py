@@ -9,6 +9,11 @@ from keras_theseus.models.precision import with_precision
 from keras_theseus.models.presets import load_backbone
 
 
+def uses_layer_search(spec):
+    """Whether a spec's layers (or Theseus' init) are the layer search's pick."""
+    return spec.options.get("layers", spec.options.get("init")) == "searched"
+
+
 def student_layers(spec, num_layers, teacher_layers, searched=None):
     """The teacher layers a truncated / KD student keeps, or Theseus' init.
 
@@ -17,9 +22,9 @@ def student_layers(spec, num_layers, teacher_layers, searched=None):
     """
     from keras_theseus.distill.layer_selection import select_layers
 
-    choice = spec.options.get("layers", spec.options.get("init"))
-    if choice == "searched":
+    if uses_layer_search(spec):
         return list(searched(num_layers))
+    choice = spec.options.get("layers", spec.options.get("init"))
     if spec.method == "theseus":
         return choice  # successor_source_layers validates it
     return select_layers(teacher_layers, num_layers, choice)
