@@ -69,17 +69,14 @@ def kd_step_times(teacher, n, batch, repeats, temperature):
 
 def _masked_forward(model, inputs, width=1.0, depth=1.0, training=False, return_hidden=False):
     """`DynaBertClassifier.forward` with prefix masks instead of sliced kernels."""
-    import numpy as np
-
     from keras_theseus.dynabert import depth_layers
-    from keras_theseus.dynabert import width_sizes
+    from keras_theseus.dynabert.multipliers import subnetwork_masks
 
     layers = depth_layers(model.num_layers, depth)
-    heads, neurons = width_sizes(model.num_heads, model.intermediate_dim, width)
-    head = np.r_[np.ones(heads), np.zeros(model.num_heads - heads)].astype("float32")
-    neuron = np.r_[np.ones(neurons), np.zeros(model.intermediate_dim - neurons)].astype("float32")
-    return model.run_layers(inputs, layers, [head] * len(layers), [neuron] * len(layers),
-                            training, return_hidden)
+    heads, neurons, _ = subnetwork_masks(model.num_layers, model.num_heads,
+                                         model.intermediate_dim, width, depth)
+    return model.run_layers(inputs, layers, [heads[i] for i in layers],
+                            [neurons[i] for i in layers], training, return_hidden)
 
 
 def dynabert_step_times(teacher, batch, repeats):

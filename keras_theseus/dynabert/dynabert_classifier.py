@@ -259,11 +259,8 @@ class DynaBertClassifier(keras.Model):
         heads, neurons = width_sizes(self.num_heads, self.intermediate_dim, width)
         if not self.use_masks and (heads, neurons) != (self.num_heads, self.intermediate_dim):
             raise ValueError("A model without masks runs at full width only.")
-        if not self.use_masks:
-            return self.run_layers(inputs, layers, training=training,
-                                   return_hidden=return_hidden)
         return self.run_layers(inputs, layers, training=training, return_hidden=return_hidden,
-                               active_sizes=(heads, neurons))
+                               active_sizes=(heads, neurons) if self.use_masks else None)
 
     def call(self, inputs, training=False):
         if not self.use_masks:
