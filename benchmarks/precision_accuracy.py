@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/precision_accuracy.py benchmarks/grids/movie_reviews_precision.yaml
 
 The grid trains each method in float32 and, as `<label>_bf16`, in
-mixed_bfloat16 with the same seeds. For every such pair this runs the
+mixed_bfloat16 with the same seeds (and as `<label>_bf16_f32res` in
+mixed_bfloat16 on a float32 residual stream, `float32_residual: true`). For every such pair this runs the
 comparison runner (cached cells: only the reports are made) with the float32
 variant as the baseline, so the bf16 row carries the paired test on the same
 test sentences and seeds: mean difference, its 95% interval (paired bootstrap
@@ -32,10 +33,14 @@ def main():
     args = p.parse_args()
     config = kt.workflows.comparison_config(args.config)
     labels = [m.label for m in config.methods]
-    pairs = [(label, label + SUFFIX) for label in labels if label + SUFFIX in labels]
+    pairs = [(label, variant) for label in labels for variant in labels
+             if variant.startswith(label + SUFFIX)]
     if not pairs:
         raise SystemExit(f"{args.config} has no `<label>` / `<label>{SUFFIX}` method pairs.")
+    specs = {m.label: m for m in config.methods}
     for fp32, bf16 in pairs:
+        residual = specs[bf16].options.get("float32_residual")
+        what = "mixed_bfloat16, float32 residual" if residual else "mixed_bfloat16"
         result = kt.workflows.run_comparison(
             kt.workflows.comparison_config(args.config, baseline=fp32),
             output_dir=args.output_dir, verbose=0)
@@ -49,7 +54,7 @@ def main():
                     "(paired bootstrap over seeds and test sentences).")
             print(note, flush=True)
             kt.reporting.append_record(kt.reporting.make_record(
-                experiment="precision_accuracy", method=f"{fp32}: mixed_bfloat16 vs float32",
+                experiment="precision_accuracy", method=f"{fp32}: {what} vs float32",
                 dataset=dataset, teacher=config.preset(dataset), metric="test_accuracy",
                 teacher_metric=float(a["mean"]), student_metric=float(b["mean"]),
                 seeds=list(config.seeds), mean=float(b["mean"]), ci95_low=float(b["ci95_low"]),

@@ -6,7 +6,9 @@ On one batch of movie-review training sentences (length 64), a 3-layer
 student made of the cached 1-epoch teacher's layers 0, 2, 4 (as the
 comparison grids build it) computes the gradient of the label loss and of
 the temperature-2 KD loss against the float32 teacher's logits, once in
-float32 and once under mixed_bfloat16 with the same weights. Prints the
+float32 and once under mixed_bfloat16 with the same weights (with
+`--float32-residual`, bfloat16 matmuls on a float32 residual stream, as
+PyTorch's autocast computes). Prints the
 cosine and relative error of the whole gradient, the variables with the
 largest relative error (with their RMS in both precisions), and the error
 of the final hidden states and logits. docs/precision.md quotes the output;
@@ -40,6 +42,9 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--layers", type=int, nargs="+", default=[0, 2, 4])
+    p.add_argument("--float32-residual", action="store_true",
+                   help="the bfloat16 student keeps its residual stream in float32 "
+                        "(`with_precision(..., float32_residual=True)`)")
     args = p.parse_args()
     data = kt.datasets.load_dataset("movie_reviews")
     teacher, preprocessor, _ = kt.models.finetune_teacher(data, epochs=1, sequence_length=64)
@@ -48,7 +53,8 @@ def main():
     x = preprocessor(tf.constant(texts))
     teacher_logits = teacher(x, training=False)
     student32 = kt.models.drop_layers(teacher, args.layers)
-    student16 = kt.models.with_precision(student32, "mixed_bfloat16")
+    student16 = kt.models.with_precision(student32, "mixed_bfloat16",
+                                         float32_residual=args.float32_residual)
     for loss in ("label", "kd"):
         g32 = gradients(student32, x, labels, teacher_logits, loss)
         g16 = gradients(student16, x, labels, teacher_logits, loss)

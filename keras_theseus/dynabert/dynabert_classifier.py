@@ -42,6 +42,8 @@ class DynaBertClassifier(keras.Model):
         dropout: dropout rate (embeddings, layers, head).
         use_masks: create the mask variables (an extracted sub-network has
             none and runs at full speed).
+        float32_residual: under a mixed policy, keep the embeddings and the
+            residual stream in float32 (see `ExactGeluBertBackbone`).
 
     Example:
     ```python
@@ -54,11 +56,19 @@ class DynaBertClassifier(keras.Model):
 
     def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
                  num_classes, max_sequence_length=512, num_segments=2, key_dim=None,
-                 hidden_activation="gelu", dropout=0.1, use_masks=True, **kwargs):
+                 hidden_activation="gelu", dropout=0.1, use_masks=True,
+                 float32_residual=False, **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(float32_residual, bool):
+            raise ValueError("`float32_residual` must be True or False. Received: "
+                             f"{float32_residual!r}")
         # Every sub-layer computes in this model's dtype policy (its
-        # precision), as keras-hub's backbones pass theirs down.
+        # precision), as keras-hub's backbones pass theirs down; with
+        # float32_residual the embeddings feed a float32 residual stream.
         dtype = self.dtype_policy
+        embedding_dtype = (keras.DTypePolicy(dtype.variable_dtype) if float32_residual
+                           else dtype)
+        self.float32_residual = float32_residual
         self.vocabulary_size = vocabulary_size
         self.num_layers = num_layers
         self.num_heads = num_heads
@@ -76,22 +86,24 @@ class DynaBertClassifier(keras.Model):
         init = keras.initializers.TruncatedNormal(stddev=0.02)
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size, hidden_dim, embeddings_initializer=init, name="token_embedding",
-            dtype=dtype)
+            dtype=embedding_dtype)
         self.position_embedding = keras_hub.layers.PositionEmbedding(
-            max_sequence_length, initializer=init, name="position_embedding", dtype=dtype)
+            max_sequence_length, initializer=init, name="position_embedding",
+            dtype=embedding_dtype)
         self.segment_embedding = keras.layers.Embedding(
             num_segments, hidden_dim, embeddings_initializer=init, name="segment_embedding",
-            dtype=dtype)
+            dtype=embedding_dtype)
         self.embeddings_layer_norm = keras.layers.LayerNormalization(
-            epsilon=1e-12, name="embeddings_layer_norm", dtype=dtype)
+            epsilon=1e-12, name="embeddings_layer_norm", dtype=embedding_dtype)
         self.embeddings_dropout = keras.layers.Dropout(dropout, name="embeddings_dropout",
-                                                       dtype=dtype)
+                                                       dtype=embedding_dtype)
         activation = _resolve_activation(hidden_activation)
         self.encoder_layers = [
             MaskableTransformerEncoder(
                 intermediate_dim, num_heads, key_dim=self.key_dim, use_masks=use_masks,
                 activation=activation, dropout=dropout, layer_norm_epsilon=1e-12,
-                kernel_initializer=init, name=f"transformer_layer_{i}", dtype=dtype)
+                kernel_initializer=init, name=f"transformer_layer_{i}", dtype=dtype,
+                float32_residual=float32_residual)
             for i in range(num_layers)
         ]
         self.pooled_dense = keras.layers.Dense(hidden_dim, activation="tanh",
@@ -131,7 +143,8 @@ class DynaBertClassifier(keras.Model):
             num_segments=backbone.num_segments,
             key_dim=getattr(backbone, "key_dim", None),
             hidden_activation=getattr(backbone, "hidden_activation", "gelu_approximate"),
-            dropout=classifier.dropout, use_masks=use_masks, dtype=backbone.dtype_policy)
+            dropout=classifier.dropout, use_masks=use_masks, dtype=backbone.dtype_policy,
+            float32_residual=getattr(backbone, "float32_residual", False))
         for name in EMBEDDING_AND_POOLER_LAYERS:
             getattr(model, name).set_weights(backbone.get_layer(name).get_weights())
         for source, target in zip(backbone.transformer_layers, model.encoder_layers):
@@ -170,7 +183,7 @@ class DynaBertClassifier(keras.Model):
             hidden_dim=hidden_dim, intermediate_dim=neurons, dropout=self.dropout,
             max_sequence_length=self.max_sequence_length, num_segments=self.num_segments,
             hidden_activation=self.hidden_activation, key_dim=self.key_dim,
-            dtype=self.dtype_policy)
+            dtype=self.dtype_policy, float32_residual=self.float32_residual)
         for layer_name in ("token_embedding", "position_embedding", "segment_embedding",
                            "embeddings_layer_norm"):
             backbone.get_layer(layer_name).set_weights(
@@ -283,6 +296,6 @@ class DynaBertClassifier(keras.Model):
             "max_sequence_length": self.max_sequence_length,
             "num_segments": self.num_segments, "key_dim": self.key_dim,
             "hidden_activation": self.hidden_activation, "dropout": self.dropout,
-            "use_masks": self.use_masks,
+            "use_masks": self.use_masks, "float32_residual": self.float32_residual,
         })
         return config

@@ -146,9 +146,10 @@ class MaskableTransformerEncoder(HeadSizeTransformerEncoder):
         residual = x
         intermediate, output = (self._feedforward_intermediate_dense,
                                 self._feedforward_output_dense)
-        dtype = x.dtype
+        # The FFN's compute dtype (x is float32 with `float32_residual`).
+        dtype = intermediate.compute_dtype
         shape = tf.shape(x)
-        rows = tf.reshape(x, [-1, x.shape[-1]])
+        rows = tf.reshape(tf.cast(x, dtype), [-1, x.shape[-1]])
         y = matmul_bias_add(rows, tf.cast(intermediate.kernel[:, :neurons], dtype),
                             tf.cast(intermediate.bias[:neurons], dtype))
         if intermediate.activation is not None:

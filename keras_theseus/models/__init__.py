@@ -25,6 +25,7 @@ from keras_theseus.models.presets import resolve_preset
 from keras_theseus.models.resumable_fit import fit_resumable
 from keras_theseus.models.precision import PRECISIONS
 from keras_theseus.models.precision import check_precision
+from keras_theseus.models.precision import model_float32_residual
 from keras_theseus.models.precision import model_precision
 from keras_theseus.models.precision import resolve_precision
 from keras_theseus.models.precision import with_precision

@@ -65,6 +65,12 @@ class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
             `"swish"` or `"tanh"`.
         key_dim: int or None. Attention head size (default
             `hidden_dim // num_heads`, keras-hub's).
+        float32_residual: bool. Under a mixed precision policy, keep the
+            residual stream in float32 as PyTorch's autocast does: the
+            embeddings, every LayerNorm, dropout and residual sum compute in
+            float32, and only the attention and FFN matmuls (and the pooler)
+            in bfloat16 / float16 (see `HeadSizeTransformerEncoder`).
+            Default False (Keras' mixed policy). Same weights either way.
         vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
             dropout, max_sequence_length, num_segments, dtype: as
             `keras_hub.models.BertBackbone`.
@@ -86,24 +92,34 @@ class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
 
     def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
                  dropout=0.1, max_sequence_length=512, num_segments=2, dtype=None,
-                 hidden_activation="gelu", key_dim=None, **kwargs):
+                 hidden_activation="gelu", key_dim=None, float32_residual=False, **kwargs):
         activation = _resolve_activation(hidden_activation)
         init = bert_kernel_initializer
+        if not isinstance(float32_residual, bool):
+            raise ValueError("`float32_residual` must be True or False. Received: "
+                             f"{float32_residual!r}")
+        # The embeddings feed the residual stream: with float32_residual they
+        # compute in the variables' dtype (no matmul there to speed up).
+        embedding_dtype = dtype
+        if float32_residual:
+            embedding_dtype = keras.DTypePolicy(
+                keras.dtype_policies.get(dtype).variable_dtype if dtype is not None
+                else keras.config.floatx())
         # keras-hub's BertBackbone graph, layer for layer (its constructor has
         # no hook for the encoder layer), with `HeadSizeTransformerEncoder`.
         self.token_embedding = keras_hub.layers.ReversibleEmbedding(
             input_dim=vocabulary_size, output_dim=hidden_dim, embeddings_initializer=init(),
-            dtype=dtype, name="token_embedding")
+            dtype=embedding_dtype, name="token_embedding")
         self.position_embedding = keras_hub.layers.PositionEmbedding(
-            initializer=init(), sequence_length=max_sequence_length, dtype=dtype,
+            initializer=init(), sequence_length=max_sequence_length, dtype=embedding_dtype,
             name="position_embedding")
         self.segment_embedding = keras.layers.Embedding(
             input_dim=num_segments, output_dim=hidden_dim, embeddings_initializer=init(),
-            dtype=dtype, name="segment_embedding")
-        self.embeddings_add = keras.layers.Add(dtype=dtype, name="embeddings_add")
+            dtype=embedding_dtype, name="segment_embedding")
+        self.embeddings_add = keras.layers.Add(dtype=embedding_dtype, name="embeddings_add")
         self.embeddings_layer_norm = keras.layers.LayerNormalization(
-            axis=-1, epsilon=1e-12, dtype=dtype, name="embeddings_layer_norm")
-        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype,
+            axis=-1, epsilon=1e-12, dtype=embedding_dtype, name="embeddings_layer_norm")
+        self.embeddings_dropout = keras.layers.Dropout(dropout, dtype=embedding_dtype,
                                                        name="embeddings_dropout")
         # keras-hub's TransformerEncoder with FFN layers that TF fuses into
         # oneDNN kernels (same sub-layers, names and weights; at BERT's head
@@ -116,7 +132,8 @@ class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
         self.transformer_layers = [
             encoder(num_heads=num_heads, intermediate_dim=intermediate_dim,
                     activation=activation, dropout=dropout, layer_norm_epsilon=1e-12,
-                    kernel_initializer=init(), dtype=dtype, name=f"transformer_layer_{i}")
+                    kernel_initializer=init(), dtype=dtype, float32_residual=float32_residual,
+                    name=f"transformer_layer_{i}")
             for i in range(num_layers)
         ]
         self.pooled_dense = keras.layers.Dense(
@@ -150,6 +167,7 @@ class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
         self.cls_token_index = 0
         self.hidden_activation = hidden_activation
         self.key_dim = None if key_dim is None else int(key_dim)
+        self.float32_residual = float32_residual
 
     @property
     def head_size(self):
@@ -158,5 +176,6 @@ class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"hidden_activation": self.hidden_activation, "key_dim": self.key_dim})
+        config.update({"hidden_activation": self.hidden_activation, "key_dim": self.key_dim,
+                       "float32_residual": self.float32_residual})
         return config

@@ -75,8 +75,9 @@ def fused_self_attention(layer, x, attention_mask, training=None, heads=None):
             `heads` heads computes, at `heads / num_heads` of the attention's
             cost: DynaBERT's width sub-networks after rewiring. None: all.
     """
-    x = tf.convert_to_tensor(x)
-    dtype = x.dtype
+    # The layer's compute dtype, whatever x's (a float32 residual stream).
+    dtype = layer.compute_dtype
+    x = tf.cast(tf.convert_to_tensor(x), dtype)
     shape = tf.shape(x)
     batch, length, hidden = shape[0], shape[1], x.shape[-1]
     total, key_dim = layer._num_heads, layer._key_dim

@@ -142,7 +142,7 @@ def model_precision(model):
     return model_dtype_policy(model).name
 
 
-def with_precision(model, precision):
+def with_precision(model, precision, float32_residual=None):
     """`model` computing under another precision, with the same weights.
 
     Rebuilds the model from its config with every float dtype policy
@@ -159,6 +159,11 @@ def with_precision(model, precision):
         model: a built Keras model.
         precision: one of `PRECISIONS`, `"auto"` (see `resolve_precision`)
             or None.
+        float32_residual: None (keep the model's setting), True or False:
+            under a mixed policy, keep the residual stream (embeddings,
+            LayerNorms, dropouts, residual sums) in float32 as PyTorch's
+            autocast does, and run only the matmuls in half precision (see
+            `ExactGeluBertBackbone`). Needs a backbone of the toolkit.
 
     Example:
     ```python
@@ -167,9 +172,50 @@ def with_precision(model, precision):
     ```
     """
     precision = resolve_precision(precision)
-    if precision is None or model_precision(model) == precision:
+    if float32_residual is not None and not isinstance(float32_residual, bool):
+        raise ValueError("`float32_residual` must be None, True or False. Received: "
+                         f"{float32_residual!r}")
+    residual_unchanged = (float32_residual is None
+                          or model_float32_residual(model) == float32_residual)
+    if residual_unchanged and (precision is None or model_precision(model) == precision):
         return model
-    return rebuild_model(model, lambda config: _replace_policies(config, precision))
+    if not residual_unchanged and model_float32_residual(model) is None:
+        raise ValueError("`float32_residual` needs a model on a keras_theseus backbone "
+                         "(`ExactGeluBertBackbone`, a Theseus or DynaBERT model); "
+                         f"{type(model).__name__} has none.")
+
+    def rewrite(config):
+        if precision is not None:
+            config = _replace_policies(config, precision)
+        if not residual_unchanged:
+            config = _replace_key(config, "float32_residual", float32_residual)
+        return config
+
+    return rebuild_model(model, rewrite)
+
+
+def model_float32_residual(model):
+    """Whether `model` keeps its residual stream in float32; None if it cannot.
+
+    Example:
+    ```python
+    model_float32_residual(with_precision(teacher, "mixed_bfloat16", True))   # True
+    ```
+    """
+    for owner in (getattr(model, "backbone", None), model):
+        value = getattr(owner, "float32_residual", None)
+        if value is not None:
+            return value
+    return None
+
+
+def _replace_key(node, key, value):
+    """Every `key` of every dict in a serialized model set to `value`."""
+    if isinstance(node, list):
+        return [_replace_key(item, key, value) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {k: (value if k == key else _replace_key(v, key, value)) for k, v in node.items()}
 
 
 _FLOAT_POLICIES = {"float32", "mixed_bfloat16", "mixed_float16", "bfloat16", "float16"}

@@ -30,6 +30,13 @@ class HeadSizeTransformerEncoder(TransformerEncoder):
         key_dim: int or None. Head size (default `hidden_dim // num_heads`);
             the attention output is projected back to `hidden_dim` whatever
             `num_heads · key_dim` is.
+        float32_residual: bool. Under a mixed policy, keep the residual
+            stream in float32 as PyTorch's autocast does: the layer takes
+            and returns float32, its LayerNorms and dropouts compute in
+            float32, and only the attention and FFN (their matmuls) run in
+            the compute dtype. Default False: Keras' mixed policy, where
+            every sub-layer's output, the residual sums included, is
+            rounded to bfloat16 / float16. No effect under `float32`.
 
     Example:
     ```python
@@ -43,11 +50,32 @@ class HeadSizeTransformerEncoder(TransformerEncoder):
     # encoder uses a head-masked subclass of Keras' own.
     attention_class = FusedSelfAttention
 
-    def __init__(self, intermediate_dim, num_heads, key_dim=None, **kwargs):
+    def __init__(self, intermediate_dim, num_heads, key_dim=None, float32_residual=False,
+                 **kwargs):
+        if not isinstance(float32_residual, bool):
+            raise ValueError("`float32_residual` must be True or False. Received: "
+                             f"{float32_residual!r}")
+        if float32_residual:
+            # The layer's input is the float32 residual stream: Keras would
+            # cast it to the compute dtype on entry; the attention and FFN
+            # sub-layers cast their own inputs instead.
+            kwargs["autocast"] = False
         super().__init__(intermediate_dim, num_heads, **kwargs)
         if key_dim is not None and (not is_int(key_dim) or key_dim < 1):
             raise ValueError(f"`key_dim` must be a positive int or None. Received: {key_dim!r}")
         self.key_dim = None if key_dim is None else int(key_dim)
+        self.float32_residual = float32_residual
+
+    @property
+    def residual_dtype_policy(self):
+        """The policy of the residual path: LayerNorms, dropouts (and the sums).
+
+        float32 with `float32_residual` (then the dropouts cast the sub-layers'
+        outputs up before the residual add), else the layer's own policy.
+        """
+        if self.float32_residual:
+            return keras.DTypePolicy(self.dtype_policy.variable_dtype)
+        return self.dtype_policy
 
     def build(self, inputs_shape):
         hidden_dim = inputs_shape[-1]
@@ -66,14 +94,15 @@ class HeadSizeTransformerEncoder(TransformerEncoder):
             num_heads=self.num_heads, key_dim=key_dim, dropout=self.dropout,
             output_shape=hidden_dim, name="self_attention_layer", **dense_args())
         self._self_attention_layer.build(query_shape=inputs_shape, value_shape=inputs_shape)
+        residual_policy = self.residual_dtype_policy
         self._self_attention_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+            epsilon=self.layer_norm_epsilon, dtype=residual_policy,
             name="self_attention_layer_norm")
         self._self_attention_layer_norm.build(inputs_shape)
         self._self_attention_dropout = keras.layers.Dropout(
-            rate=self.dropout, dtype=self.dtype_policy, name="self_attention_dropout")
+            rate=self.dropout, dtype=residual_policy, name="self_attention_dropout")
         self._feedforward_layer_norm = keras.layers.LayerNormalization(
-            epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy,
+            epsilon=self.layer_norm_epsilon, dtype=residual_policy,
             name="feedforward_layer_norm")
         self._feedforward_layer_norm.build(inputs_shape)
         # FusedDense: keras.layers.Dense with the same weights and outputs,
@@ -87,12 +116,19 @@ class HeadSizeTransformerEncoder(TransformerEncoder):
             hidden_dim, name="feedforward_output_dense", **dense_args())
         self._feedforward_output_dense.build(tuple(inputs_shape[:-1]) + (self.intermediate_dim,))
         self._feedforward_dropout = keras.layers.Dropout(
-            rate=self.dropout, dtype=self.dtype_policy, name="feedforward_dropout")
+            rate=self.dropout, dtype=residual_policy, name="feedforward_dropout")
         self.built = True
+
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        spec = super().compute_output_spec(inputs, *args, **kwargs)
+        if self.float32_residual:
+            spec = keras.KerasTensor(spec.shape, self.dtype_policy.variable_dtype)
+        return spec
 
     def get_config(self):
         config = super().get_config()
         config["key_dim"] = self.key_dim
+        config["float32_residual"] = self.float32_residual
         return config
 
 

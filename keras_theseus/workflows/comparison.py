@@ -204,6 +204,7 @@ def _score(model, context):
 
 def _latency(context, student, cache_dir):
     """Teacher and student latency, measured interleaved, cached by architecture."""
+    from keras_theseus.models.precision import model_float32_residual
     from keras_theseus.models.precision import model_precision
     from keras_theseus.timing import count_params
     from keras_theseus.timing import measure_latency
@@ -218,6 +219,8 @@ def _latency(context, student, cache_dir):
         # The student runs in its training precision against the float32
         # teacher; keyed only when not float32, so older cells stay valid.
         shape["precision"] = precision
+    if model_float32_residual(student):
+        shape["float32_residual"] = True
     key = {"format": CELL_FORMAT, "preset": context.preset, "student": shape, "latency": lat}
     path = os.path.join(cache_dir, "latency", f"{_digest(key)}.json")
     cached = _read_json(path, key)

@@ -35,9 +35,11 @@ METHOD_OPTIONS = {
 # `successor_kd_weight` > 0 distils Theseus' stage 3 from the predecessor;
 # `precision` ("float32", "mixed_bfloat16", "mixed_float16") trains the
 # student (and the teacher pass of KD / Theseus) in that precision, for every
-# method; unset, the models' own (float32).
+# method; unset, the models' own (float32). `float32_residual: true` (with a
+# mixed `precision`) keeps the residual stream in float32, as PyTorch's
+# autocast does (`with_precision(..., float32_residual=True)`).
 OPTIONAL_METHOD_OPTIONS = {"theseus": {"successor_kd_weight": 0.0}}
-OPTIONAL_ANY_METHOD = {"precision": None}
+OPTIONAL_ANY_METHOD = {"precision": None, "float32_residual": None}
 # Shorthands for common variants.
 METHOD_ALIASES = {
     "pretrained_truncated": {"method": "truncated", "source": "pretrained"},
@@ -129,6 +131,14 @@ def method_spec(entry, key="methods"):
         if options["precision"] not in PRECISIONS:
             _fail(f"{key}[{label}].precision", f"one of {list(PRECISIONS)}",
                   options["precision"])
+    if "float32_residual" in options:
+        if not isinstance(options["float32_residual"], bool):
+            _fail(f"{key}[{label}].float32_residual", "true or false",
+                  options["float32_residual"])
+        if options.get("precision") not in ("mixed_bfloat16", "mixed_float16"):
+            _fail(f"{key}[{label}].precision",
+                  "'mixed_bfloat16' or 'mixed_float16' when `float32_residual` is set",
+                  options.get("precision"))
     layers = options.get("layers")
     if layers is not None and not (layers in _LAYER_STRATEGIES or (
             isinstance(layers, list) and all(isinstance(i, int) for i in layers))):

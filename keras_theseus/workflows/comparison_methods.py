@@ -48,7 +48,8 @@ def train_student(spec, teacher, train, num_layers, seed, training, preset=None,
     """
     options = spec.options
     # Every model below is built from the teacher and inherits its precision.
-    teacher = with_precision(teacher, options.get("precision"))
+    teacher = with_precision(teacher, options.get("precision"),
+                             float32_residual=options.get("float32_residual"))
     epochs = options.get("epochs", training["epochs"])
     learning_rate = options.get("learning_rate", training["learning_rate"])
     steps = int(train.cardinality())
@@ -59,7 +60,7 @@ def train_student(spec, teacher, train, num_layers, seed, training, preset=None,
         if options["source"] == "pretrained":
             source = with_precision(
                 build_text_classifier(load_backbone(preset), teacher.num_classes),
-                options.get("precision"))
+                options.get("precision"), float32_residual=options.get("float32_residual"))
         student = drop_layers(source, student_layers(spec, num_layers, total_layers, searched))
         compile_text_classifier(student, learning_rate=learning_rate, total_steps=steps * epochs)
         history = student.fit(train, epochs=epochs, verbose=verbose, shuffle=False)
