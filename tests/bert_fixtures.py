@@ -156,3 +156,16 @@ def toy_batch(n=16, length=8, seed=0, vocabulary_size=60):
     x = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": mask}
     y = (ids == 7).any(1).astype("int32")
     return x, y
+
+
+def toy_classifier(layers=2, hidden=16, seed=0):
+    """A tiny float32 `BertTextClassifier` on `ExactGeluBertBackbone` for `toy_batch`."""
+    import keras
+
+    from keras_theseus import models
+
+    keras.utils.set_random_seed(seed)
+    backbone = models.ExactGeluBertBackbone(vocabulary_size=60, num_layers=layers, num_heads=2,
+                                            hidden_dim=hidden, intermediate_dim=2 * hidden,
+                                            max_sequence_length=12)
+    return models.build_text_classifier(backbone, 2)

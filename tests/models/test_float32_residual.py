@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from bert_fixtures import toy_batch
+from bert_fixtures import toy_classifier as _classifier
 
 from keras_theseus import distill
 from keras_theseus import models
@@ -23,12 +24,6 @@ RESIDUAL_LAYERS = {"token_embedding", "position_embedding", "segment_embedding",
                    "feedforward_layer_norm", "feedforward_dropout"}
 
 
-def _classifier(layers=2, hidden=16, seed=0):
-    keras.utils.set_random_seed(seed)
-    backbone = models.ExactGeluBertBackbone(vocabulary_size=60, num_layers=layers, num_heads=2,
-                                            hidden_dim=hidden, intermediate_dim=2 * hidden,
-                                            max_sequence_length=12)
-    return models.build_text_classifier(backbone, 2)
 
 
 def _assert_float32_residual(model):
