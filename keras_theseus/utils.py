@@ -15,6 +15,13 @@ def is_number(value):
             and math.isfinite(value))
 
 
+def check_bool(name, value):
+    """Return `value` if it is True or False; else a ValueError naming `name`."""
+    if not isinstance(value, bool):
+        raise ValueError(f"`{name}` must be True or False. Received: {value!r}")
+    return value
+
+
 def deprecated_aliases(module_name, aliases):
     """A module `__getattr__` that serves renamed or moved names, with a warning.
 

@@ -12,6 +12,7 @@ from keras_theseus.dynabert.multipliers import subnetwork_masks
 from keras_theseus.dynabert.multipliers import width_sizes
 from keras_theseus.models.bert_backbone import _resolve_activation
 from keras_theseus.models.layer_dropping import EMBEDDING_AND_POOLER_LAYERS
+from keras_theseus.utils import check_bool
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
@@ -59,9 +60,7 @@ class DynaBertClassifier(keras.Model):
                  hidden_activation="gelu", dropout=0.1, use_masks=True,
                  float32_residual=False, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(float32_residual, bool):
-            raise ValueError("`float32_residual` must be True or False. Received: "
-                             f"{float32_residual!r}")
+        check_bool("float32_residual", float32_residual)
         # Every sub-layer computes in this model's dtype policy (its
         # precision), as keras-hub's backbones pass theirs down; with
         # float32_residual the embeddings feed a float32 residual stream.

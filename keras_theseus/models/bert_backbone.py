@@ -9,6 +9,7 @@ from keras_hub.src.utils.keras_utils import gelu_approximate
 
 from keras_theseus.models.transformer_encoder import FusedTransformerEncoder
 from keras_theseus.models.transformer_encoder import HeadSizeTransformerEncoder
+from keras_theseus.utils import check_bool
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
@@ -95,9 +96,7 @@ class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
                  hidden_activation="gelu", key_dim=None, float32_residual=False, **kwargs):
         activation = _resolve_activation(hidden_activation)
         init = bert_kernel_initializer
-        if not isinstance(float32_residual, bool):
-            raise ValueError("`float32_residual` must be True or False. Received: "
-                             f"{float32_residual!r}")
+        check_bool("float32_residual", float32_residual)
         # The embeddings feed the residual stream: with float32_residual they
         # compute in the variables' dtype (no matmul there to speed up).
         embedding_dtype = dtype

@@ -6,6 +6,7 @@ from keras_hub.src.utils.keras_utils import clone_initializer
 
 from keras_theseus.models.fused_attention import FusedSelfAttention
 from keras_theseus.models.fused_dense import FusedDense
+from keras_theseus.utils import check_bool
 from keras_theseus.utils import is_int
 
 
@@ -52,9 +53,7 @@ class HeadSizeTransformerEncoder(TransformerEncoder):
 
     def __init__(self, intermediate_dim, num_heads, key_dim=None, float32_residual=False,
                  **kwargs):
-        if not isinstance(float32_residual, bool):
-            raise ValueError("`float32_residual` must be True or False. Received: "
-                             f"{float32_residual!r}")
+        check_bool("float32_residual", float32_residual)
         if float32_residual:
             # The layer's input is the float32 residual stream: Keras would
             # cast it to the compute dtype on entry; the attention and FFN
