@@ -33,11 +33,13 @@ def main():
     args = p.parse_args()
     config = kt.workflows.comparison_config(args.config)
     labels = [m.label for m in config.methods]
+    specs = {m.label: m for m in config.methods}
     pairs = [(label, variant) for label in labels for variant in labels
-             if variant.startswith(label + SUFFIX)]
+             if variant.startswith(label + SUFFIX)
+             and specs[variant].options.get("precision") == "mixed_bfloat16"
+             and specs[label].options.get("precision") in (None, "float32")]
     if not pairs:
         raise SystemExit(f"{args.config} has no `<label>` / `<label>{SUFFIX}` method pairs.")
-    specs = {m.label: m for m in config.methods}
     for fp32, bf16 in pairs:
         residual = specs[bf16].options.get("float32_residual")
         what = "mixed_bfloat16, float32 residual" if residual else "mixed_bfloat16"
@@ -70,6 +72,7 @@ def main():
                                                                    "ci95_high", "dev_mean")},
                        "speedup_float32": float(a["speedup"]),
                        "speedup_mixed_bfloat16": float(b["speedup"]),
+                       "float32_residual": bool(residual),
                        "grid": os.path.basename(args.config)}), args.results, replace=True)
     kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
 

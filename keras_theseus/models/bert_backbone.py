@@ -72,6 +72,9 @@ class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
             float32, and only the attention and FFN matmuls (and the pooler)
             in bfloat16 / float16 (see `HeadSizeTransformerEncoder`).
             Default False (Keras' mixed policy). Same weights either way.
+            The token embedding computes in float32 too, so a masked-LM head
+            tied to it (keras-hub's reverse embedding) runs its vocabulary
+            projection in float32.
         vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
             dropout, max_sequence_length, num_segments, dtype: as
             `keras_hub.models.BertBackbone`.

@@ -40,6 +40,18 @@ class FusedSelfAttention(keras.layers.MultiHeadAttention):
     ```
     """
 
+    def __call__(self, query, value=None, key=None, **kwargs):
+        # Self-attention on an input of another dtype (a float32 residual
+        # stream under a mixed policy): Keras would cast `query` and `value`
+        # separately into two tensors, and `call` would no longer see
+        # self-attention. Cast once so both stay the same tensor.
+        if (value is query and (key is None or key is query) and query is not None
+                and getattr(query, "_keras_mask", None) is None):
+            query = self.dtype_policy.convert_input(query, self.autocast, self.input_dtype)
+            value = query
+            key = None if key is None else query
+        return super().__call__(query, value=value, key=key, **kwargs)
+
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None,
              use_causal_mask=False):

@@ -56,6 +56,12 @@ def assemble_classifier(source_backbone, transformer_layers, output_dense, dropo
                 f"`backbone_class`={backbone_class.__name__} ties the head size to "
                 f"hidden_dim / num_heads, but the source has key_dim={key_dim}; use "
                 "keras_theseus.models.ExactGeluBertBackbone.")
+    if "float32_residual" not in accepted and config.pop("float32_residual", False):
+        raise ValueError(
+            f"`backbone_class`={backbone_class.__name__} has no float32 residual stream, "
+            "but the source keeps one (float32_residual=True); use "
+            "keras_theseus.models.ExactGeluBertBackbone or convert the source with "
+            "with_precision(..., float32_residual=False) first.")
     backbone = backbone_class.from_config(config)
     for name in EMBEDDING_AND_POOLER_LAYERS:
         backbone.get_layer(name).set_weights(source_backbone.get_layer(name).get_weights())

@@ -175,8 +175,10 @@ def with_precision(model, precision, float32_residual=None):
     if float32_residual is not None and not isinstance(float32_residual, bool):
         raise ValueError("`float32_residual` must be None, True or False. Received: "
                          f"{float32_residual!r}")
-    residual_unchanged = (float32_residual is None
-                          or model_float32_residual(model) == float32_residual)
+    # A model that cannot keep a float32 residual stream (not on a toolkit
+    # backbone) has Keras' layout: asking for that is no change.
+    residual_unchanged = float32_residual is None or (
+        model_float32_residual(model) or False) == float32_residual
     if residual_unchanged and (precision is None or model_precision(model) == precision):
         return model
     if not residual_unchanged and model_float32_residual(model) is None:
@@ -227,6 +229,8 @@ def _replace_policies(node, precision):
         return [_replace_policies(item, precision) for item in node]
     if not isinstance(node, dict):
         return node
+    if node.get("class_name") == "InputLayer":
+        return node  # its `dtype` is the input tensor's dtype, not a policy
     if node.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") \
             and node.get("config", {}).get("name") in _FLOAT_POLICIES:
         return {**node, "config": {**node["config"], "name": precision}}

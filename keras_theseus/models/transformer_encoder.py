@@ -54,16 +54,20 @@ class HeadSizeTransformerEncoder(TransformerEncoder):
     def __init__(self, intermediate_dim, num_heads, key_dim=None, float32_residual=False,
                  **kwargs):
         check_bool("float32_residual", float32_residual)
-        if float32_residual:
-            # The layer's input is the float32 residual stream: Keras would
-            # cast it to the compute dtype on entry; the attention and FFN
-            # sub-layers cast their own inputs instead.
-            kwargs["autocast"] = False
         super().__init__(intermediate_dim, num_heads, **kwargs)
         if key_dim is not None and (not is_int(key_dim) or key_dim < 1):
             raise ValueError(f"`key_dim` must be a positive int or None. Received: {key_dim!r}")
         self.key_dim = None if key_dim is None else int(key_dim)
         self.float32_residual = float32_residual
+
+    @property
+    def input_dtype(self):
+        # With a float32 residual stream Keras casts the layer's input to
+        # float32 (not to the compute dtype); the attention and FFN
+        # sub-layers cast their own inputs down.
+        if self.float32_residual:
+            return self.dtype_policy.variable_dtype
+        return super().input_dtype
 
     @property
     def residual_dtype_policy(self):

@@ -220,7 +220,7 @@ def _latency(context, student, cache_dir):
         # teacher; keyed only when not float32, so older cells stay valid.
         shape["precision"] = precision
     if model_float32_residual(student):
-        shape["float32_residual"] = True
+        shape["residual"] = "float32"
     key = {"format": CELL_FORMAT, "preset": context.preset, "student": shape, "latency": lat}
     path = os.path.join(cache_dir, "latency", f"{_digest(key)}.json")
     cached = _read_json(path, key)

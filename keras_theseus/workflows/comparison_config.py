@@ -135,7 +135,8 @@ def method_spec(entry, key="methods"):
         if not isinstance(options["float32_residual"], bool):
             _fail(f"{key}[{label}].float32_residual", "true or false",
                   options["float32_residual"])
-        if options.get("precision") not in ("mixed_bfloat16", "mixed_float16"):
+        if options["float32_residual"] and options.get("precision") not in (
+                "mixed_bfloat16", "mixed_float16"):
             _fail(f"{key}[{label}].precision",
                   "'mixed_bfloat16' or 'mixed_float16' when `float32_residual` is set",
                   options.get("precision"))

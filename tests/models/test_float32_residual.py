@@ -1,6 +1,7 @@
 """Mixed precision with a float32 residual stream (PyTorch autocast's layout)."""
 
 import keras
+import keras_hub
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,6 +12,7 @@ from keras_theseus import distill
 from keras_theseus import models
 from keras_theseus.dynabert import DynaBertClassifier
 from keras_theseus.dynabert import extract_subnetwork
+from keras_theseus.models.transformer_encoder import HeadSizeTransformerEncoder
 from keras_theseus.theseus import TheseusClassifier
 from keras_theseus.theseus import extract_successor
 from keras_theseus.workflows.comparison_config import method_spec
@@ -22,8 +24,6 @@ RESIDUAL_LAYERS = {"token_embedding", "position_embedding", "segment_embedding",
                    "embeddings_add", "embeddings_layer_norm", "embeddings_dropout",
                    "self_attention_layer_norm", "self_attention_dropout",
                    "feedforward_layer_norm", "feedforward_dropout"}
-
-
 
 
 def _assert_float32_residual(model):
@@ -121,3 +121,59 @@ def test_float32_residual_bad_values_are_refused_by_name():
 def test_grid_float32_residual_needs_a_mixed_precision(entry, key):
     with pytest.raises(ValueError, match=key):
         method_spec(entry)
+
+
+def test_float32_residual_keeps_the_fused_attention_and_bfloat16_matmuls(monkeypatch):
+    """The fast paths survive the float32 stream: fused self-attention, bf16 slices."""
+    from keras_theseus.dynabert import maskable_encoder
+    from keras_theseus.models import fused_attention
+
+    calls, matmul_dtypes = [], []
+    fused = fused_attention.fused_self_attention
+    matmul = fused_attention.matmul_bias_add
+
+    def counting_fused(*args, **kwargs):
+        calls.append(1)
+        return fused(*args, **kwargs)
+
+    def recording_matmul(x, kernel, bias):
+        matmul_dtypes.append((x.dtype.name, kernel.dtype.name))
+        return matmul(x, kernel, bias)
+
+    monkeypatch.setattr(fused_attention, "fused_self_attention", counting_fused)
+    monkeypatch.setattr(fused_attention, "matmul_bias_add", recording_matmul)
+    monkeypatch.setattr(maskable_encoder, "matmul_bias_add", recording_matmul)
+    teacher = models.with_precision(_classifier(), BF16, float32_residual=True)
+    x, _ = toy_batch(4)
+    teacher(x)
+    assert len(calls) == 2  # one fused self-attention per encoder layer
+    # The functional graph declares the float32 stream too.
+    assert teacher.backbone.output["sequence_output"].dtype == "float32"
+
+    dynabert = DynaBertClassifier.from_classifier(teacher)
+    matmul_dtypes.clear()
+    dynabert.forward(x, 0.5, 0.5)  # sliced kernels
+    assert matmul_dtypes and set(matmul_dtypes) == {("bfloat16", "bfloat16")}
+    dynabert.set_subnetwork(width=0.5, depth=0.5)  # the masked path (importance, training)
+    logits = dynabert(x, training=True)
+    assert np.isfinite(np.asarray(tf.cast(logits, "float32"))).all()
+
+
+def test_float32_residual_layer_takes_half_precision_input_and_returns_float32():
+    layer = HeadSizeTransformerEncoder(intermediate_dim=32, num_heads=2, dtype=BF16,
+                                       float32_residual=True)
+    y = layer(tf.ones((1, 4, 16), "bfloat16"))
+    assert y.dtype == "float32"
+    assert layer.get_config()["float32_residual"] is True
+
+
+def test_float32_residual_false_is_always_accepted_and_true_is_never_dropped():
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    # Keras' own layout: asking for it on any model is no change of layout.
+    half = models.with_precision(plain, BF16, float32_residual=False)
+    assert half.layers[-1].compute_dtype == "bfloat16"
+    assert half.inputs[0].dtype == "float32"
+    method_spec({"method": "kd", "float32_residual": False})
+    mixed = models.with_precision(_classifier(), BF16, float32_residual=True)
+    with pytest.raises(ValueError, match="float32_residual=True"):
+        models.drop_layers(mixed, [0], backbone_class=keras_hub.models.BertBackbone)

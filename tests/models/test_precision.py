@@ -21,8 +21,6 @@ from keras_theseus.workflows import CompressionConfig
 BF16 = "mixed_bfloat16"
 
 
-
-
 def _layers_with_weights(model):
     # Leaf layers: a functional sub-model (Theseus' embeddings) computes
     # nothing itself, its layers do.
