@@ -12,6 +12,7 @@ from keras_theseus.dynabert.multipliers import subnetwork_masks
 from keras_theseus.dynabert.multipliers import width_sizes
 from keras_theseus.models.bert_backbone import _resolve_activation
 from keras_theseus.models.layer_dropping import EMBEDDING_AND_POOLER_LAYERS
+from keras_theseus.models.transformer_encoder import residual_dtype_policy
 from keras_theseus.utils import check_bool
 
 
@@ -65,8 +66,7 @@ class DynaBertClassifier(keras.Model):
         # precision), as keras-hub's backbones pass theirs down; with
         # float32_residual the embeddings feed a float32 residual stream.
         dtype = self.dtype_policy
-        embedding_dtype = (keras.DTypePolicy(dtype.variable_dtype) if float32_residual
-                           else dtype)
+        embedding_dtype = residual_dtype_policy(dtype, float32_residual)
         self.float32_residual = float32_residual
         self.vocabulary_size = vocabulary_size
         self.num_layers = num_layers

@@ -9,6 +9,7 @@ from keras_hub.src.utils.keras_utils import gelu_approximate
 
 from keras_theseus.models.transformer_encoder import FusedTransformerEncoder
 from keras_theseus.models.transformer_encoder import HeadSizeTransformerEncoder
+from keras_theseus.models.transformer_encoder import residual_dtype_policy
 from keras_theseus.utils import check_bool
 
 
@@ -102,11 +103,7 @@ class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
         check_bool("float32_residual", float32_residual)
         # The embeddings feed the residual stream: with float32_residual they
         # compute in the variables' dtype (no matmul there to speed up).
-        embedding_dtype = dtype
-        if float32_residual:
-            embedding_dtype = keras.DTypePolicy(
-                keras.dtype_policies.get(dtype).variable_dtype if dtype is not None
-                else keras.config.floatx())
+        embedding_dtype = residual_dtype_policy(dtype, float32_residual)
         # keras-hub's BertBackbone graph, layer for layer (its constructor has
         # no hook for the encoder layer), with `HeadSizeTransformerEncoder`.
         self.token_embedding = keras_hub.layers.ReversibleEmbedding(

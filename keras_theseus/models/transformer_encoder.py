@@ -10,6 +10,17 @@ from keras_theseus.utils import check_bool
 from keras_theseus.utils import is_int
 
 
+def residual_dtype_policy(dtype, float32_residual):
+    """The dtype policy of a model's residual path (embeddings, LayerNorms, dropouts).
+
+    float32 (the variables' dtype) with `float32_residual`, else `dtype`
+    itself (None, a policy name or a `keras.DTypePolicy`).
+    """
+    if not float32_residual:
+        return dtype
+    return keras.DTypePolicy(keras.dtype_policies.get(dtype).variable_dtype)
+
+
 @keras.saving.register_keras_serializable(package="keras_theseus")
 class HeadSizeTransformerEncoder(TransformerEncoder):
     """A keras-hub `TransformerEncoder` whose head size is an argument.
@@ -76,9 +87,7 @@ class HeadSizeTransformerEncoder(TransformerEncoder):
         float32 with `float32_residual` (then the dropouts cast the sub-layers'
         outputs up before the residual add), else the layer's own policy.
         """
-        if self.float32_residual:
-            return keras.DTypePolicy(self.dtype_policy.variable_dtype)
-        return self.dtype_policy
+        return residual_dtype_policy(self.dtype_policy, self.float32_residual)
 
     def build(self, inputs_shape):
         hidden_dim = inputs_shape[-1]
