@@ -169,6 +169,7 @@ def with_precision(model, precision, float32_residual=None):
     ```python
     teacher16 = with_precision(teacher, "mixed_bfloat16")   # ~2x faster on AMX/A100
     student32 = with_precision(student16, "float32")          # e.g. for TFLite
+    autocast = with_precision(teacher, "mixed_bfloat16", float32_residual=True)
     ```
     """
     precision = resolve_precision(precision)
