@@ -9,7 +9,9 @@ from keras.src.losses.loss import scale_loss_for_distribution
 from keras_theseus.distill import losses
 from keras_theseus.distill.ensemble import EnsembleTeacher
 from keras_theseus.distribute.checked_fit import StrategyCheckedFit
+from keras_theseus.models.compiled_on_load import CompiledOnLoad
 from keras_theseus.models.feature_extractor import build_feature_extractor
+from keras_theseus.models.freezing import freeze
 from keras_theseus.models.precision import model_dtype_policy
 
 #: DistilBERT's published recipe (Sanh et al. 2019): α_ce 5 (soft-target KL,
@@ -73,7 +75,7 @@ class _FeatureModels:
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
-class Distiller(StrategyCheckedFit, keras.Model):
+class Distiller(CompiledOnLoad, StrategyCheckedFit, keras.Model):
     """Train a student against a frozen teacher with `compile` / `fit`.
 
     One training step runs the teacher once (inference mode) and the
@@ -159,7 +161,7 @@ class Distiller(StrategyCheckedFit, keras.Model):
                              f"{self.task}; both must solve the same task.")
         self.teacher = teacher
         self.student = student
-        self.teacher.trainable = False
+        freeze(self.teacher)
 
         if kd_loss is not None:
             if not isinstance(kd_loss, keras.distillation.DistillationLoss):

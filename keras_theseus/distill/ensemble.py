@@ -5,6 +5,8 @@ import keras_hub
 import numpy as np
 from keras import ops
 
+from keras_theseus.models.freezing import freeze
+
 COMBINE = ("logits", "probabilities")
 
 
@@ -60,7 +62,7 @@ class EnsembleTeacher(keras.Model):
         self.combine = combine
         self.num_classes = classes.pop()
         for teacher in teachers:
-            teacher.trainable = False
+            freeze(teacher)
 
     def call(self, inputs, training=False):
         outputs = [t(inputs, training=False) for t in self.teachers]

@@ -14,6 +14,8 @@ from keras_theseus.dynabert.multipliers import DEFAULT_WIDTHS
 from keras_theseus.dynabert.multipliers import check_multipliers
 from keras_theseus.dynabert.multipliers import depth_layers
 from keras_theseus.dynabert.multipliers import width_sizes
+from keras_theseus.models.compiled_on_load import CompiledOnLoad
+from keras_theseus.models.freezing import freeze
 
 
 def frozen_copy(model):
@@ -27,7 +29,7 @@ def frozen_copy(model):
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")
-class DynaBertTrainer(StrategyCheckedFit, keras.Model):
+class DynaBertTrainer(CompiledOnLoad, StrategyCheckedFit, keras.Model):
     """Train a `DynaBertClassifier` so every `(width, depth)` sub-network works.
 
     Each `train_step` runs the frozen teacher once, then every configured
@@ -90,7 +92,7 @@ class DynaBertTrainer(StrategyCheckedFit, keras.Model):
                     "The hidden-state loss needs the same hidden size; got teacher "
                     f"{teacher.hidden_dim}, student {student.hidden_dim}. Pass "
                     "hidden_weight=0 for logits-only distillation.")
-            teacher.trainable = False
+            freeze(teacher)
         self.widths = check_multipliers("widths", widths)
         self.depths = check_multipliers("depths", depths)
         for w in self.widths:

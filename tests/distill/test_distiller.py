@@ -212,3 +212,24 @@ def test_bad_arguments_raise(teacher):
     x, _ = toy_batch(8)
     with pytest.raises(ValueError, match="no labels"):
         d.fit(x, epochs=1, verbose=0)
+
+
+def test_saved_distiller_loads_compiled_with_its_optimizer_state(teacher, tmp_path):
+    student = tiny_classifier(num_layers=2, hidden=8, seed=3)
+    d = _compile(distill.Distiller(teacher, student, label_weight=1.0))
+    x, y = toy_batch(16)
+    d.fit(x, y, batch_size=8, epochs=1, verbose=0)   # 2 steps
+    path = os.path.join(tmp_path, "distiller.keras")
+    d.save(path)
+    # Keras skips a custom compile() on load (warning) unless the model recompiles itself.
+    loaded = keras.saving.load_model(path)
+    assert loaded.compiled and int(loaded.optimizer.iterations) == 2
+    assert loaded.optimizer.learning_rate.numpy() == pytest.approx(3e-3)
+    for saved, restored in zip(d.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(restored), np.asarray(saved))
+    # Training goes on from the saved state: the same step as the original's.
+    d.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    loaded.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), d.predict(x, verbose=0),
+                               atol=1e-5)
+    assert "accuracy" in loaded.evaluate(x, y, verbose=0, return_dict=True)

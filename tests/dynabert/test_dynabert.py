@@ -362,3 +362,22 @@ def test_train_dynabert_end_to_end_with_evaluator():
     small = extract_subnetwork(result.model, 0.5, 0.5)
     np.testing.assert_allclose(small.predict_on_batch(x), result.model.forward(x, 0.5, 0.5),
                                atol=1e-5)
+
+
+def test_saved_trainer_loads_compiled_with_its_optimizer_state(tmp_path):
+    trainer = DynaBertTrainer(tiny_dynabert(seed=2), frozen_copy(tiny_dynabert(seed=1)),
+                              widths=[1.0, 0.5])
+    trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
+    trainer.fit(dataset(), epochs=1, verbose=0)   # 4 steps
+    path = str(tmp_path / "trainer.keras")
+    trainer.save(path)
+    # Keras skips a custom compile() on load (warning) unless the model recompiles itself.
+    loaded = keras.saving.load_model(path)
+    # The loaded teacher is frozen (its variables are not the trainer's).
+    assert len(loaded.trainable_variables) == len(trainer.trainable_variables) == \
+        len(loaded.student.trainable_variables)
+    assert loaded.compiled and int(loaded.optimizer.iterations) == 4
+    for saved, restored in zip(trainer.optimizer.variables, loaded.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(restored), np.asarray(saved))
+    loaded.fit(dataset(), epochs=1, verbose=0)
+    assert int(loaded.optimizer.iterations) == 8
