@@ -40,7 +40,8 @@ setup(
         # The PyTorch peer benchmark (benchmarks/peer_pytorch.py) and the
         # parity tests against transformers' reference implementation.
         "bench": ["torch==2.13.0", "transformers"],
-        "dev": ["pytest", "tf2onnx==1.17.*", "onnx", "onnxruntime",
+        # pytest-xdist: README's test command runs the suite in two processes.
+        "dev": ["pytest", "pytest-xdist", "tf2onnx==1.17.*", "onnx", "onnxruntime",
                 "torch==2.13.0", "transformers"],
     },
     entry_points={
