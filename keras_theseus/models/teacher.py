@@ -10,6 +10,7 @@ from keras_theseus.distribute.strategies import resolve_strategy
 from keras_theseus.distribute.strategies import strategy_scope
 from keras_theseus.models.classifier import build_text_classifier
 from keras_theseus.models.classifier import compile_text_classifier
+from keras_theseus.models.cloning import rebuild_model
 from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.presets import load_backbone
 from keras_theseus.models.presets import load_preprocessor
@@ -158,7 +159,9 @@ def finetune_teacher(
     )
     if cache and is_chief(strategy):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        classifier.save(path)
+        # The cache holds the finished teacher, not its optimizer: Adam's
+        # moments would triple the file (273 MB instead of 91 MB for MiniLM-L6).
+        rebuild_model(classifier).save(path)
     return classifier, preprocessor, history
 
 

@@ -30,6 +30,10 @@ def test_finetune_then_reuse_cache(tiny_checkpoint, tmp_path, monkeypatch):
                                      learning_rate=1e-3)
     assert os.path.isfile(path) and path.startswith(str(tmp_path))
     mtime = os.path.getmtime(path)
+    # Cached without the optimizer's state: Adam's two moments per weight.
+    with_optimizer = str(tmp_path / "with_optimizer.keras")
+    teacher.save(with_optimizer)
+    assert os.path.getsize(path) < 0.5 * os.path.getsize(with_optimizer)
 
     again, _, history2 = models.finetune_teacher(data, **kwargs)
     assert history2 is None  # loaded, not retrained
