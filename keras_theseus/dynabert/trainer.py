@@ -24,8 +24,7 @@ def frozen_copy(model):
     copy.set_weights(model.get_weights())
     if copy.use_masks:
         copy.set_subnetwork(1.0, 1.0)  # the full network, whatever `model` had selected
-    copy.trainable = False
-    return copy
+    return freeze(copy)
 
 
 @keras.saving.register_keras_serializable(package="keras_theseus")

@@ -11,8 +11,9 @@ def freeze(model):
     `.keras` file whose config says `trainable: False` gets that flag before
     its sublayers exist. `model.trainable = False` is then a no-op and the
     loaded model's variables stay trainable: a trainer that wraps it lists
-    them in `trainable_variables` and builds optimizer slots for them. This
-    calls the setter itself, which walks the sublayers.
+    them in `trainable_variables` and builds optimizer slots for them. The
+    same skip stops the setter's walk at any nested sublayer already marked
+    frozen, so this calls the setter itself on every layer, nested or not.
 
     Args:
         model: a `keras.layers.Layer` (usually a teacher model).
@@ -27,5 +28,8 @@ def freeze(model):
     assert not teacher.trainable_weights
     ```
     """
-    keras.layers.Layer.trainable.fset(model, False)
+    # `_flatten_layers` is Keras' own walk (what `Layer.trainable`'s setter
+    # would reach if it were not skipped).
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        keras.layers.Layer.trainable.fset(layer, False)
     return model

@@ -381,3 +381,10 @@ def test_saved_trainer_loads_compiled_with_its_optimizer_state(tmp_path):
         np.testing.assert_array_equal(np.asarray(restored), np.asarray(saved))
     loaded.fit(dataset(), epochs=1, verbose=0)
     assert int(loaded.optimizer.iterations) == 8
+
+
+def test_frozen_copy_of_a_loaded_frozen_model_has_no_trainable_variables(tmp_path):
+    path = str(tmp_path / "frozen.keras")
+    frozen_copy(tiny_dynabert()).save(path)
+    copy = frozen_copy(keras.saving.load_model(path))
+    assert not any(v.trainable for v in copy.weights)

@@ -35,3 +35,25 @@ def test_freeze_reaches_the_sublayers_of_a_loaded_frozen_model(tmp_path):
     assert len(wrapper.trainable_weights) == 2
     np.testing.assert_allclose(loaded(np.ones((1, 3), "float32")),
                                model(np.ones((1, 3), "float32")))
+
+
+@keras.saving.register_keras_serializable(package="keras_theseus_tests")
+class _Nested(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = _TwoDense(trainable=False)   # a sublayer frozen in its own config
+
+    def call(self, x):
+        return self.inner(x)
+
+
+def test_freeze_reaches_nested_sublayers_already_marked_frozen(tmp_path):
+    model = _Nested()
+    model(np.zeros((1, 3), "float32"))
+    model.trainable = False
+    path = str(tmp_path / "nested.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    freeze(loaded)
+    assert not any(v.trainable for v in loaded.weights)
+    assert not any(layer.trainable for layer in (loaded.inner.first, loaded.inner.second))
