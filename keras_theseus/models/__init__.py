@@ -9,6 +9,7 @@ from keras_theseus.models.classifier import bert_optimizer
 from keras_theseus.models.classifier import compile_text_classifier
 from keras_theseus.models.cloning import rebuild_model
 from keras_theseus.models.feature_extractor import build_feature_extractor
+from keras_theseus.models.freezing import freeze
 from keras_theseus.models.fused_adamw import FusedAdamW
 from keras_theseus.models.presets import DEFAULT_PRESET
 from keras_theseus.models.presets import PRESETS

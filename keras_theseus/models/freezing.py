@@ -24,7 +24,7 @@ def freeze(model):
     Example:
 
     ```python
-    teacher = freeze(keras.saving.load_model("teacher.keras"))
+    teacher = kt.models.freeze(keras.saving.load_model("teacher.keras"))
     assert not teacher.trainable_weights
     ```
     """
