@@ -21,6 +21,9 @@ def freeze(model):
     Returns:
         `model`, frozen.
 
+    Raises:
+        TypeError: `model` is not a `keras.layers.Layer`.
+
     Example:
 
     ```python
@@ -28,6 +31,9 @@ def freeze(model):
     assert not teacher.trainable_weights
     ```
     """
+    if not isinstance(model, keras.layers.Layer):
+        raise TypeError("`model` must be a keras.layers.Layer (e.g. a keras.Model). "
+                        f"Received: {type(model).__name__}")
     # `_flatten_layers` is Keras' own walk (what `Layer.trainable`'s setter
     # would reach if it were not skipped).
     for layer in model._flatten_layers(include_self=True, recursive=True):

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from keras_theseus.models.freezing import freeze
 
@@ -57,3 +58,8 @@ def test_freeze_reaches_nested_sublayers_already_marked_frozen(tmp_path):
     freeze(loaded)
     assert not any(v.trainable for v in loaded.weights)
     assert not any(layer.trainable for layer in (loaded.inner.first, loaded.inner.second))
+
+
+def test_freeze_names_the_argument_on_bad_input():
+    with pytest.raises(TypeError, match=r"`model` must be a keras.layers.Layer.*str"):
+        freeze("teacher.keras")
