@@ -23,6 +23,7 @@ from keras_theseus.reporting.statistics import mcnemar_exact
 from keras_theseus.reporting.statistics import mean_confidence_interval
 from keras_theseus.reporting.statistics import paired_bootstrap
 from keras_theseus.workflows.comparison_config import comparison_config
+from keras_theseus.workflows.comparison_config import resolve_bucket_widths
 from keras_theseus.workflows.comparison_methods import train_student
 from keras_theseus.workflows.comparison_methods import uses_layer_search
 from keras_theseus.workflows.compress import new_run_dir
@@ -151,8 +152,9 @@ class _DatasetContext:
 
     def train(self, seed):
         tr = self.config.training
+        widths = resolve_bucket_widths(tr["bucket_widths"], tr["sequence_length"])
         return self.data.tf_dataset("train", self.preprocessor, batch_size=tr["batch_size"],
-                                    seed=seed, bucket_widths=tr["bucket_widths"])
+                                    seed=seed, bucket_widths=widths)
 
     @functools.cached_property
     def labels(self):

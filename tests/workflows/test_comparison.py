@@ -163,10 +163,28 @@ def test_every_method_trains_a_plain_keras_hub_student(tiny_checkpoint, entry):
     ({"colour": "blue"}, "`keys` must be among"),
     ({"methods": [{"method": "kd", "precision": "auto"}]},
      r"`methods\[kd\].precision` must be one of \['float32', 'mixed_bfloat16'"),
+    ({"training": {"bucket_widths": [16, 32]}},
+     r"`training.bucket_widths` must be \"auto\", null or strictly increasing positive ints "
+     r"ending at sequence_length \(64\)"),
+    ({"training": {"bucket_widths": [32, 16, 64]}}, "`training.bucket_widths` must be"),
+    ({"training": {"bucket_widths": "quarters"}}, "`training.bucket_widths` must be"),
 ])
 def test_config_errors_name_the_key(grid, match):
     with pytest.raises(ValueError, match=match):
         comparison_config(grid)
+
+
+@pytest.mark.parametrize("training,widths", [
+    ({}, [16, 32, 48, 64]),                       # the default, "auto"
+    ({"sequence_length": 128}, [32, 64, 96, 128]),
+    ({"sequence_length": 10}, [3, 5, 8, 10]),
+    ({"sequence_length": 2}, [1, 2]),
+    ({"bucket_widths": None}, None),
+    ({"sequence_length": 32, "bucket_widths": [8, 32]}, [8, 32]),
+])
+def test_bucket_widths_resolve_into_the_cell_key(training, widths):
+    config = comparison_config({"training": training})
+    assert config.training["bucket_widths"] == widths
 
 
 def test_a_method_precision_keys_its_cells_only_when_set():
