@@ -23,10 +23,13 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", help="YAML/JSON grid (see benchmarks/grids/)")
     p.add_argument("--seeds", type=int, default=None, help="override the grid's seeds")
+    p.add_argument("--methods", nargs="+", default=None,
+                   help="record only these of the grid's method labels")
     p.add_argument("--output-dir", default=os.path.join(HERE, "..", "keras_theseus_runs"))
     p.add_argument("--results", default=os.path.join(HERE, "results.json"))
     args = p.parse_args()
-    config = kt.workflows.comparison_config(args.config, seeds=args.seeds)
+    config = kt.workflows.comparison_config(args.config, seeds=args.seeds,
+                                               methods=args.methods)
     result = kt.workflows.run_comparison(config, output_dir=args.output_dir, verbose=2)
     for record in comparison_records(config, result.summary, result.teacher):
         kt.reporting.append_record(record, args.results, replace=True)

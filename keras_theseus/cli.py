@@ -443,8 +443,9 @@ def build_parser():
                         "movie reviews, 3 layers, 3 seeds, truncated/kd/theseus/theseus_kd")
     p.add_argument("--datasets", nargs="+", default=None, choices=sorted(LOADERS))
     p.add_argument("--methods", nargs="+", default=None,
-                   help="method names or aliases (truncated, pretrained_truncated, "
-                        "searched_truncated, kd, kd_hidden, theseus, theseus_kd, dynabert)")
+                   help="labels of the --config file's methods, or method names and "
+                        "aliases (truncated, pretrained_truncated, searched_truncated, kd, "
+                        "kd_hidden, theseus, theseus_kd, dynabert)")
     p.add_argument("--layers", type=int, nargs="+", default=None, help="student depths")
     p.add_argument("--seeds", type=int, default=None, help="seeds per cell: 0..N-1")
     p.add_argument("--baseline", default=None,

@@ -258,7 +258,10 @@ def comparison_config(source=None, known_datasets=(), **overrides):
         known_datasets: names of in-memory datasets accepted besides the
             built-in loaders (`run_comparison(data=...)`).
         **overrides: top-level keys replacing the source's (e.g. the CLI's
-            `seeds=2, methods=[...]`); None values are ignored.
+            `seeds=2, methods=[...]`); None values are ignored. A name in
+            `methods` that is a label of the source's methods picks that
+            variant (`methods=["truncated_024"]`); other names are methods or
+            aliases.
 
     Raises:
         ValueError: naming the key, the expected value and what was given.
@@ -277,7 +280,10 @@ def comparison_config(source=None, known_datasets=(), **overrides):
         raw = _read_file(str(source))
     else:
         raise TypeError(f"`source` must be None, a dict or a file path. Received: {source!r}")
-    raw.update({k: v for k, v in overrides.items() if v is not None})
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "methods" in overrides and isinstance(raw.get("methods"), list):
+        overrides["methods"] = _pick_source_methods(overrides["methods"], raw["methods"])
+    raw.update(overrides)
     known = {f.name for f in dataclasses.fields(ComparisonConfig)}
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -344,6 +350,17 @@ def comparison_config(source=None, known_datasets=(), **overrides):
     if rows is not None:
         _positive_int("training.limit_train_rows", rows)
     return config
+
+
+def _pick_source_methods(chosen, source_entries):
+    """`chosen` with each name that is a label in the source's methods replaced by that
+    entry, so `--config grid.yaml --methods truncated_024` runs the file's variant."""
+    if isinstance(chosen, str):
+        chosen = [chosen]
+    if not isinstance(chosen, list):
+        return chosen
+    by_label = {method_spec(e).label: e for e in source_entries}
+    return [by_label.get(e, e) if isinstance(e, str) else e for e in chosen]
 
 
 def _read_file(path):

@@ -209,6 +209,11 @@ def test_yaml_file_and_overrides(tmp_path):
     assert config.seeds == [0, 1] and config.num_layers == [3, 2]
     assert [m.label for m in config.methods] == ["truncated", "theseus_rth"]
     assert config.methods[1].options["init"] == "every_rth"
+    # A label of the file's methods picks that variant; other names are methods.
+    picked = comparison_config(str(path), methods=["truncated", "theseus_rth", "kd"])
+    assert [m.label for m in picked.methods] == ["truncated", "theseus_rth", "kd"]
+    assert picked.methods[1].method == "theseus"
+    assert picked.methods[1].options["init"] == "every_rth"
 
 
 def test_records_carry_the_interval_fields():
