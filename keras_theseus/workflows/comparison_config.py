@@ -85,13 +85,17 @@ def resolve_bucket_widths(value, sequence_length):
     if value == "auto":
         quarters = [-(-sequence_length * i // 4) for i in (1, 2, 3, 4)]
         return sorted(set(quarters))
+    from keras_theseus.datasets.pipeline import _check_bucket_widths
+
     expected = (f'"auto", null or strictly increasing positive ints ending at '
                 f"sequence_length ({sequence_length})")
-    if not isinstance(value, (list, tuple)) or not value or any(
-            isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in value):
+    if not isinstance(value, (list, tuple)):
         _fail("training.bucket_widths", expected, value)
-    widths = list(value)
-    if widths != sorted(set(widths)) or widths[-1] != sequence_length:
+    try:  # the pipeline's own rule for widths; the config's error names the key
+        widths = _check_bucket_widths(value)
+    except ValueError:
+        _fail("training.bucket_widths", expected, value)
+    if widths[-1] != sequence_length:
         _fail("training.bucket_widths", expected, value)
     return widths
 
