@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -138,11 +139,39 @@ class _DatasetContext:
             self.data, preset=self.preset, sequence_length=tr["sequence_length"],
             epochs=t["epochs"], batch_size=tr["batch_size"], learning_rate=t["learning_rate"],
             seed=t["seed"], verbose=self.verbose)
+        self._check_same_teacher(teacher)
         return teacher
+
+    def _check_same_teacher(self, teacher):
+        """Score the teacher once; warn if the cache's cells had another one."""
+        # Cells are keyed by the teacher's settings, not its weights: a cell
+        # cache carried to another machine (benchmarks/cells/) can hold cells
+        # of a teacher whose weights were not carried. The teacher fine-tuned
+        # here must then be the one those cells were trained with, or the
+        # grid would pair students of two teachers without saying so.
+        # Its scores are written as soon as it exists (the report needs them
+        # anyway), so even a grid stopped before its report can be checked.
+        cached = _read_json(self._teacher_scores_path, self.teacher_key)
+        scores = _score(teacher, self)
+        if cached is None:
+            _write_json(self._teacher_scores_path, {"key": self.teacher_key, **scores})
+        elif scores["test_predictions"] != cached["test_predictions"]:
+            warnings.warn(
+                f"The {self.dataset} teacher fine-tuned now differs from the one this cell "
+                f"cache's cells were trained with (dev accuracy {scores['dev_accuracy']:.4f} "
+                f"vs {cached['dev_accuracy']:.4f}; test predictions differ). New cells will "
+                f"use this teacher and old cells keep theirs: use a fresh `cache_dir` for a "
+                f"grid from one teacher. Cache: {self._teacher_scores_path}", stacklevel=2)
+
+    @property
+    def _teacher_scores_path(self):
+        return os.path.join(self.cache_dir, self.dataset,
+                            f"teacher-{_digest(self.teacher_key)}.json")
 
     @property
     def preprocessor(self):
-        self.teacher  # noqa: B018  (loads the preprocessor with it)
+        if getattr(self, "_preprocessor", None) is None:
+            self.teacher  # noqa: B018  (loads the preprocessor with it)
         return self._preprocessor
 
     def split(self, name):
@@ -162,8 +191,7 @@ class _DatasetContext:
                 for name in ("dev", "test")}
 
     def teacher_scores(self):
-        path = os.path.join(self.cache_dir, self.dataset, f"teacher-{_digest(self.teacher_key)}"
-                            ".json")
+        path = self._teacher_scores_path
         cached = _read_json(path, self.teacher_key)
         if cached is None:
             cached = {"key": self.teacher_key, **_score(self.teacher, self)}

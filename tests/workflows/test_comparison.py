@@ -122,6 +122,39 @@ def test_a_changed_setting_never_reuses_a_cell(tiny_checkpoint, tmp_path, isolat
     assert not third.cells["cached"].any()
 
 
+def test_a_cell_cache_from_another_teacher_is_named(tiny_checkpoint, tmp_path,
+                                                    isolated_cache, monkeypatch):
+    """Cells carried without the teacher's weights: a retrained teacher is checked."""
+    import warnings
+
+    data = {"toy": toy_sentiment()}
+    grid = _grid(tiny_checkpoint, seeds=[0], methods=["truncated"])
+    run_comparison(grid, output_dir=str(tmp_path), cache_dir=isolated_cache, data=data,
+                   verbose=0)
+    cell_dir = os.path.join(isolated_cache, "toy")
+    (teacher_json,) = [f for f in os.listdir(cell_dir) if f.startswith("teacher-")]
+    # Another machine: the cells came along, the teacher's weights did not.
+    monkeypatch.setenv("KERAS_THESEUS_CACHE_DIR", str(tmp_path / "other_teachers"))
+    grid["seeds"] = [0, 1]
+    with warnings.catch_warnings():
+        # The same teacher again: nothing to say.
+        warnings.filterwarnings("error", message=".*teacher fine-tuned now differs")
+        run_comparison(grid, output_dir=str(tmp_path), cache_dir=isolated_cache, data=data,
+                       verbose=0)
+    # The cells' teacher predicted otherwise than the one fine-tuned now.
+    path = os.path.join(cell_dir, teacher_json)
+    with open(path, encoding="utf-8") as f:
+        scores = json.load(f)
+    scores["test_predictions"] = [1 - p for p in scores["test_predictions"]]
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(scores, f)
+    monkeypatch.setenv("KERAS_THESEUS_CACHE_DIR", str(tmp_path / "third_teachers"))
+    grid["seeds"] = [0, 1, 2]
+    with pytest.warns(UserWarning, match="toy teacher fine-tuned now differs"):
+        run_comparison(grid, output_dir=str(tmp_path), cache_dir=isolated_cache, data=data,
+                       verbose=0)
+
+
 @pytest.mark.parametrize("entry", [
     "kd_hidden", "pretrained_truncated", "dynabert",
     {"method": "theseus", "init": "searched", "schedule": "constant", "base": 0.5,
