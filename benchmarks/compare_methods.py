@@ -7,6 +7,12 @@ cells come from the cell cache, so recording a grid that `keras-theseus
 compare` already ran costs only the report. One record per method and
 depth, with `seeds`, `mean`, `ci95_low`, `ci95_high` and `p_vs_truncated`;
 re-recording a grid replaces its earlier records in place.
+
+Cells are cached in `benchmarks/cells/` (`--cache-dir`), which the repo
+keeps: each cell's JSON holds its full configuration, dev accuracy and
+test predictions, so the paired tests behind a recorded row can be checked
+and a grid resumed on a fresh machine (the teacher is re-trained there if
+a new cell needs it; its weights are not kept).
 """
 
 import argparse
@@ -27,10 +33,13 @@ def main():
                    help="record only these of the grid's method labels")
     p.add_argument("--output-dir", default=os.path.join(HERE, "..", "keras_theseus_runs"))
     p.add_argument("--results", default=os.path.join(HERE, "results.json"))
+    p.add_argument("--cache-dir", default=os.path.join(HERE, "cells"),
+                   help="cell cache (default benchmarks/cells, kept in the repo)")
     args = p.parse_args()
     config = kt.workflows.comparison_config(args.config, seeds=args.seeds,
                                                methods=args.methods)
-    result = kt.workflows.run_comparison(config, output_dir=args.output_dir, verbose=2)
+    result = kt.workflows.run_comparison(config, output_dir=args.output_dir,
+                                           cache_dir=args.cache_dir, verbose=2)
     for record in comparison_records(config, result.summary, result.teacher):
         kt.reporting.append_record(record, args.results, replace=True)
     kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))

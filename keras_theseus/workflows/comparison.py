@@ -194,6 +194,9 @@ class _DatasetContext:
         path = self._teacher_scores_path
         cached = _read_json(path, self.teacher_key)
         if cached is None:
+            self.teacher  # noqa: B018  (loading it scores it once, see _check_same_teacher)
+            cached = _read_json(path, self.teacher_key)
+        if cached is None:   # loaded before its scores went missing
             cached = {"key": self.teacher_key, **_score(self.teacher, self)}
             _write_json(path, cached)
         return cached

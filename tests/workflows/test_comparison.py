@@ -129,8 +129,12 @@ def test_a_cell_cache_from_another_teacher_is_named(tiny_checkpoint, tmp_path,
 
     data = {"toy": toy_sentiment()}
     grid = _grid(tiny_checkpoint, seeds=[0], methods=["truncated"])
+    real_score, scored = comparison_lib._score, []
+    monkeypatch.setattr(comparison_lib, "_score",
+                        lambda *args: scored.append(1) or real_score(*args))
     run_comparison(grid, output_dir=str(tmp_path), cache_dir=isolated_cache, data=data,
                    verbose=0)
+    assert len(scored) == 2   # the cell and the teacher, each once
     cell_dir = os.path.join(isolated_cache, "toy")
     (teacher_json,) = [f for f in os.listdir(cell_dir) if f.startswith("teacher-")]
     # Another machine: the cells came along, the teacher's weights did not.
