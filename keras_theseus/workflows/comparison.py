@@ -152,9 +152,9 @@ class _DatasetContext:
         # Its scores are written as soon as it exists (the report needs them
         # anyway), so even a grid stopped before its report can be checked.
         cached = _read_json(self._teacher_scores_path, self.teacher_key)
-        scores = _score(teacher, self)
+        self._teacher_scores_now = scores = _score(teacher, self)
         if cached is None:
-            _write_json(self._teacher_scores_path, {"key": self.teacher_key, **scores})
+            self._keep_teacher_scores()
         elif scores["test_predictions"] != cached["test_predictions"]:
             warnings.warn(
                 f"The {self.dataset} teacher fine-tuned now differs from the one this cell "
@@ -191,15 +191,19 @@ class _DatasetContext:
                 for name in ("dev", "test")}
 
     def teacher_scores(self):
-        path = self._teacher_scores_path
-        cached = _read_json(path, self.teacher_key)
+        cached = _read_json(self._teacher_scores_path, self.teacher_key)
         if cached is None:
             self.teacher  # noqa: B018  (loading it scores it once, see _check_same_teacher)
-            cached = _read_json(path, self.teacher_key)
-        if cached is None:   # loaded before its scores went missing
-            cached = {"key": self.teacher_key, **_score(self.teacher, self)}
-            _write_json(path, cached)
+            # Re-read: a kept file from another teacher is reported as kept;
+            # a file removed after the teacher loaded is written again.
+            cached = _read_json(self._teacher_scores_path, self.teacher_key) or \
+                self._keep_teacher_scores()
         return cached
+
+    def _keep_teacher_scores(self):
+        kept = {"key": self.teacher_key, **self._teacher_scores_now}
+        _write_json(self._teacher_scores_path, kept)
+        return kept
 
     def searched_layers(self, k):
         from keras_theseus.distill.layer_selection import search_layer_subsets

@@ -137,6 +137,16 @@ def test_a_cell_cache_from_another_teacher_is_named(tiny_checkpoint, tmp_path,
     assert len(scored) == 2   # the cell and the teacher, each once
     cell_dir = os.path.join(isolated_cache, "toy")
     (teacher_json,) = [f for f in os.listdir(cell_dir) if f.startswith("teacher-")]
+    path = os.path.join(cell_dir, teacher_json)
+    with open(path, encoding="utf-8") as f:
+        kept = json.load(f)
+    # Scores removed after the teacher loaded are written again, not re-scored.
+    config = comparison_config(grid, known_datasets=data)
+    context = comparison_lib._DatasetContext(config, "toy", isolated_cache, 0, data["toy"])
+    context.teacher  # noqa: B018
+    os.remove(path)
+    assert context.teacher_scores() == kept
+    assert os.path.exists(path) and len(scored) == 3
     # Another machine: the cells came along, the teacher's weights did not.
     monkeypatch.setenv("KERAS_THESEUS_CACHE_DIR", str(tmp_path / "other_teachers"))
     grid["seeds"] = [0, 1]
@@ -146,7 +156,6 @@ def test_a_cell_cache_from_another_teacher_is_named(tiny_checkpoint, tmp_path,
         run_comparison(grid, output_dir=str(tmp_path), cache_dir=isolated_cache, data=data,
                        verbose=0)
     # The cells' teacher predicted otherwise than the one fine-tuned now.
-    path = os.path.join(cell_dir, teacher_json)
     with open(path, encoding="utf-8") as f:
         scores = json.load(f)
     scores["test_predictions"] = [1 - p for p in scores["test_predictions"]]
