@@ -213,8 +213,16 @@ class _DatasetContext:
                             ".json")
         cached = _read_json(path, key)
         if cached is None:
+            import keras
+
+            # Its candidates' dropout and the seeded shuffle draw from the
+            # global seed: set it once the teacher exists (fine-tuning it
+            # draws too) and before the datasets, or the ranking would depend
+            # on what ran before the search in this process.
+            teacher, seed = self.teacher, self.config.teacher["seed"]
+            keras.utils.set_random_seed(seed)
             table = search_layer_subsets(
-                self.teacher, self.train(self.config.teacher["seed"]), self.split("dev"), k,
+                teacher, self.train(seed), self.split("dev"), k,
                 steps=self.config.search["steps"],
                 max_candidates=self.config.search["max_candidates"], verbose=int(
                     self.verbose != 0))

@@ -107,6 +107,28 @@ def test_a_searched_cell_trains_the_same_whether_or_not_the_search_was_cached(
     assert first.cells["test_accuracy"].tolist() == again.cells["test_accuracy"].tolist()
 
 
+def test_the_layer_search_does_not_depend_on_what_ran_before(tiny_checkpoint, tmp_path,
+                                                           isolated_cache):
+    """A grid's search ranks the same whichever cells (and seeds) came first."""
+    import glob
+
+    import keras
+
+    data = {"toy": toy_sentiment()}
+    config = comparison_config(_grid(tiny_checkpoint, search={"steps": 3}),
+                               known_datasets=data)
+    tables = []
+    for earlier_seed in (1, 2):
+        keras.utils.set_random_seed(earlier_seed)   # what an earlier cell leaves behind
+        cache = str(tmp_path / f"cells{earlier_seed}")
+        comparison_lib._DatasetContext(config, "toy", cache, 0, data["toy"]).searched_layers(1)
+        (path,) = glob.glob(os.path.join(cache, "toy", "layer-search-*.json"))
+        with open(path, encoding="utf-8") as f:
+            table = json.load(f)["table"]
+        tables.append([(r["layers"], r["accuracy"], r["teacher_kl"]) for r in table])
+    assert tables[0] == tables[1]
+
+
 def test_a_changed_setting_never_reuses_a_cell(tiny_checkpoint, tmp_path, isolated_cache):
     data = {"toy": toy_sentiment()}
     grid = _grid(tiny_checkpoint, seeds=[0], methods=["truncated"])
