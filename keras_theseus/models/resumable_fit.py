@@ -20,52 +20,81 @@ def backed_up_epochs(backup_dir):
         return int(json.load(f)["epoch"])
 
 
-SEED_STATES_FILE = "seed_generator_states.npz"
-
-
 def _seed_states(model):
     # Dropout layers draw from SeedGenerator state variables, which
-    # `save_weights` (and so BackupAndRestore) leaves out.
+    # `save_weights` leaves out.
     return [generator.state for layer in model._flatten_layers(include_self=True)
             for generator in layer._seed_generators]
 
 
-class _SeedStateBackup(keras.callbacks.Callback):
-    """Backs up and restores the model's random-seed states beside BackupAndRestore."""
-
-    def __init__(self, backup_dir):
-        super().__init__()
-        self.path = os.path.join(backup_dir, SEED_STATES_FILE)
-
-    def on_train_begin(self, logs=None):
-        if os.path.isfile(self.path):
-            saved = np.load(self.path)
-            states = _seed_states(self.model)
-            if len(saved.files) != len(states):
-                raise ValueError(f"{self.path} holds {len(saved.files)} seed states; the "
-                                 f"model has {len(states)}: it is not this model's backup.")
-            for i, state in enumerate(states):
-                state.assign(saved[f"s{i}"])
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not is_chief(self.model.distribute_strategy):
-            return
-        staging = self.path + ".tmp.npz"
-        np.savez(staging, **{f"s{i}": np.asarray(state.numpy())
-                             for i, state in enumerate(_seed_states(self.model))})
-        os.replace(staging, self.path)
-
-
 class _ChiefBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` that every worker restores from and only the chief writes.
+    """`BackupAndRestore` whose backup is all-or-nothing, written by the chief only.
 
-    Keras 3's callback has every worker of a multi-worker run write the same
-    files; workers sharing the directory would write over each other.
+    Each epoch's backup is the weights (with the optimizer state) and the
+    dropout layers' seed states, in files named by the epoch; it counts
+    once `training_metadata.json` names that epoch, and that file is
+    replaced atomically, last. Keras' own callback writes the weights over
+    the previous epoch's and then the metadata: a run killed between the two
+    (SIGTERM lands anywhere) resumed from new weights under the old epoch
+    count, and seed states saved by a second callback could likewise belong
+    to another epoch than the weights. Here a run killed at any point resumes
+    from the last complete backup.
+
+    Keras 3's callback also has every worker of a multi-worker run write
+    the same files; workers sharing the directory would write over each
+    other. Here every worker restores and only the chief writes.
     """
 
+    def _epoch_paths(self, epoch):
+        stem = os.path.join(self.backup_dir, f"epoch-{epoch}")
+        return stem + ".weights.h5", stem + ".seeds.npz"
+
+    def on_train_begin(self, logs=None):
+        # No fall-back to a previous weights file as in the parent: the
+        # backup the metadata names was complete before the metadata named it.
+        self._load_model()
+
+    def _load_model(self):
+        if not os.path.isfile(self._training_metadata_path):
+            return
+        if not self.model.built:
+            raise ValueError("To restore from a backup the model must be built before `fit`.")
+        with open(self._training_metadata_path, encoding="utf-8") as f:
+            epoch = int(json.load(f)["epoch"])
+        weights_path, seeds_path = self._epoch_paths(epoch)
+        if not os.path.isfile(weights_path):
+            raise ValueError(
+                f"{self._training_metadata_path} says epoch {epoch} is backed up, but "
+                f"{weights_path} is missing: this backup was written by another version "
+                "of keras_theseus or altered; delete the directory to start the stage over.")
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(weights_path)
+        saved = np.load(seeds_path)
+        states = _seed_states(self.model)
+        if len(saved.files) != len(states):
+            raise ValueError(f"{seeds_path} holds {len(saved.files)} seed states; the "
+                             f"model has {len(states)}: it is not this model's backup.")
+        for i, state in enumerate(states):
+            state.assign(saved[f"s{i}"])
+        self.model._initial_epoch = epoch
+
     def _save_model(self):
-        if is_chief(self.model.distribute_strategy):
-            super()._save_model()
+        if not is_chief(self.model.distribute_strategy):
+            return
+        os.makedirs(self.backup_dir, exist_ok=True)
+        epoch = self._current_epoch
+        weights_path, seeds_path = self._epoch_paths(epoch)
+        self.model.save_weights(weights_path, overwrite=True)
+        np.savez(seeds_path, **{f"s{i}": np.asarray(state.numpy())
+                                for i, state in enumerate(_seed_states(self.model))})
+        staging = self._training_metadata_path + ".tmp"
+        with open(staging, "w", encoding="utf-8") as f:
+            json.dump({"epoch": epoch, "batch": 0}, f)
+        os.replace(staging, self._training_metadata_path)   # the commit
+        for name in os.listdir(self.backup_dir):
+            if name.startswith("epoch-") and not name.startswith(f"epoch-{epoch}."):
+                os.remove(os.path.join(self.backup_dir, name))
 
 
 def shard_by_data(dataset):
@@ -92,7 +121,9 @@ def fit_resumable(model, train_data, backup_dir=None, callbacks=None, **fit_kwar
     its optimizer state and every variable it owns (a Theseus model's
     replacement step, DynaBERT's masks) after each epoch, with the dropout
     layers' seed states beside it (`save_weights` leaves them out), and
-    keeps them after training (`delete_checkpoint=False`). A second call
+    keeps them after training (`delete_checkpoint=False`). An epoch's
+    backup counts only once all of it is written, so a run killed at any
+    moment, mid-save included, resumes from the last complete epoch. A second call
     with the same directory restores them and trains only the
     remaining epochs; a finished stage trains none and returns with its
     final weights, so a multi-stage recipe can simply be re-run.
@@ -155,6 +186,5 @@ def fit_resumable(model, train_data, backup_dir=None, callbacks=None, **fit_kwar
                 pass
         train_data = train_data.repeat().skip(done * steps)
         fit_kwargs["steps_per_epoch"] = steps
-        callbacks[:0] = [_ChiefBackupAndRestore(backup_dir, delete_checkpoint=False),
-                         _SeedStateBackup(backup_dir)]
+        callbacks.insert(0, _ChiefBackupAndRestore(backup_dir, delete_checkpoint=False))
     return model.fit(train_data, callbacks=callbacks, **fit_kwargs)

@@ -1,5 +1,7 @@
 """fit_resumable: an interrupted fit continued from its backup ends where a straight one does."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -8,6 +10,7 @@ from bert_fixtures import toy_batch
 
 from keras_theseus import models
 from keras_theseus.models import fit_resumable
+from keras_theseus.models.resumable_fit import backed_up_epochs
 
 
 def _classifier(dropout=0.1, seed=0):
@@ -55,6 +58,42 @@ def test_resumed_fit_equals_a_straight_one_with_dropout_and_shuffling(tmp_path):
     for a, b in zip(straight.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert int(resumed.optimizer.iterations.numpy()) == 16
+
+
+@pytest.mark.parametrize("interrupted", ["after_the_weights", "before_the_seed_states"])
+def test_a_run_killed_while_saving_its_backup_resumes_from_the_last_complete_one(
+        tmp_path, monkeypatch, interrupted):
+    """SIGTERM can land mid-save: the epoch-2 backup half written, epoch 1 must be used."""
+    straight = _train(str(tmp_path / "straight"))
+    saves = []
+    if interrupted == "after_the_weights":
+        save_weights = keras.Model.save_weights
+
+        def write_then_stop(self, *args, **kwargs):
+            save_weights(self, *args, **kwargs)
+            saves.append(1)
+            if len(saves) == 2:
+                raise KeyboardInterrupt
+        monkeypatch.setattr(keras.Model, "save_weights", write_then_stop)
+    else:
+        savez = np.savez
+
+        def stop_then_write(*args, **kwargs):
+            saves.append(1)
+            if len(saves) == 2:
+                raise KeyboardInterrupt
+            savez(*args, **kwargs)
+        monkeypatch.setattr(np, "savez", stop_then_write)
+    with pytest.raises(KeyboardInterrupt):
+        _train(str(tmp_path / "resumed"))
+    monkeypatch.undo()
+    assert backed_up_epochs(str(tmp_path / "resumed")) == 1
+    resumed = _train(str(tmp_path / "resumed"))
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(resumed.optimizer.iterations.numpy()) == 16
+    assert sorted(os.listdir(tmp_path / "resumed")) == [
+        "epoch-4.seeds.npz", "epoch-4.weights.h5", "training_metadata.json"]
 
 
 def test_a_finished_stage_is_restored_not_retrained(tmp_path):
