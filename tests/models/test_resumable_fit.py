@@ -52,8 +52,13 @@ def _train(backup_dir, interrupt_after=None):
     return attempt([])
 
 
-def test_resumed_fit_equals_a_straight_one_with_dropout_and_shuffling(tmp_path):
-    straight = _train(str(tmp_path / "straight"))
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """The uninterrupted 4-epoch run every interrupted one must end at."""
+    return _train(str(tmp_path_factory.mktemp("straight")))
+
+
+def test_resumed_fit_equals_a_straight_one_with_dropout_and_shuffling(tmp_path, straight):
     resumed = _train(str(tmp_path / "resumed"), interrupt_after=1)
     for a, b in zip(straight.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -62,9 +67,8 @@ def test_resumed_fit_equals_a_straight_one_with_dropout_and_shuffling(tmp_path):
 
 @pytest.mark.parametrize("interrupted", ["after_the_weights", "before_the_seed_states"])
 def test_a_run_killed_while_saving_its_backup_resumes_from_the_last_complete_one(
-        tmp_path, monkeypatch, interrupted):
+        tmp_path, monkeypatch, interrupted, straight):
     """SIGTERM can land mid-save: the epoch-2 backup half written, epoch 1 must be used."""
-    straight = _train(str(tmp_path / "straight"))
     saves = []
     if interrupted == "after_the_weights":
         save_weights = keras.Model.save_weights
