@@ -55,12 +55,11 @@ class _ChiefBackupAndRestore(keras.callbacks.BackupAndRestore):
         self._load_model()
 
     def _load_model(self):
-        if not os.path.isfile(self._training_metadata_path):
+        epoch = backed_up_epochs(self.backup_dir)
+        if epoch == 0:
             return
         if not self.model.built:
             raise ValueError("To restore from a backup the model must be built before `fit`.")
-        with open(self._training_metadata_path, encoding="utf-8") as f:
-            epoch = int(json.load(f)["epoch"])
         weights_path, seeds_path = self._epoch_paths(epoch)
         if not os.path.isfile(weights_path):
             raise ValueError(
