@@ -1,7 +1,10 @@
-"""Small argument checks shared across keras_theseus (no TensorFlow import)."""
+"""Small helpers shared across keras_theseus: argument checks and atomic
+JSON writes (no TensorFlow import)."""
 
+import json
 import math
 import numbers
+import os
 
 
 def is_int(value):
@@ -48,3 +51,38 @@ def deprecated_aliases(module_name, aliases):
         return getattr(importlib.import_module(module), attr)
 
     return __getattr__
+
+
+def write_json_atomically(path, payload, *, indent=1, default=None):
+    """Write `payload` as JSON to `path` so that readers never see half a file.
+
+    The JSON goes to a temporary file beside `path` (named with this
+    process's id, so two processes writing the same path do not share it),
+    which then replaces `path` in one `os.replace`. A run killed mid-write
+    leaves the previous file whole; the temporary file is removed when
+    serialisation fails. Parent directories are created.
+
+    Args:
+        path: the file to write.
+        payload: anything `json.dump` accepts with `default`.
+        indent: `json.dump`'s indent (None: one line).
+        default: `json.dump`'s `default`, for values JSON has no type for
+            (e.g. `float` for numpy scalars).
+
+    Example:
+    ```python
+    write_json_atomically("run/status.json", {"status": "running"})
+    ```
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    staging = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(staging, "w", encoding="utf-8") as f:
+            json.dump(payload, f, indent=indent, ensure_ascii=False, default=default)
+            f.write("\n")
+        os.replace(staging, path)
+    except BaseException:
+        if os.path.exists(staging):
+            os.remove(staging)
+        raise

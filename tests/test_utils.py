@@ -1,9 +1,13 @@
-"""Tests for keras_theseus.utils: argument checks and deprecation aliases."""
+"""Tests for keras_theseus.utils: argument checks, atomic JSON writes and
+deprecation aliases."""
+
+import json
+import os
 
 import numpy as np
 import pytest
 
-from keras_theseus.utils import is_int, is_number
+from keras_theseus.utils import is_int, is_number, write_json_atomically
 
 
 def test_is_int_accepts_numpy_integers_and_rejects_bools_and_floats():
@@ -42,3 +46,23 @@ def test_unknown_names_still_raise_attribute_error():
 
     with pytest.raises(AttributeError, match="NoSuchThing"):
         keras_theseus.theseus.NoSuchThing
+
+
+def test_write_json_atomically_writes_through_a_staging_file_and_creates_parents(tmp_path):
+    path = str(tmp_path / "run" / "nested" / "cell.json")
+    write_json_atomically(path, {"accuracy": np.float32(0.5), "名": "评论"}, default=float)
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    assert json.loads(text) == {"accuracy": 0.5, "名": "评论"}
+    assert "评论" in text and text.endswith("\n")    # readable, not \u-escaped
+    assert os.listdir(os.path.dirname(path)) == ["cell.json"]
+
+
+def test_write_json_atomically_keeps_the_previous_file_when_serialisation_fails(tmp_path):
+    path = str(tmp_path / "status.json")
+    write_json_atomically(path, {"status": "running"})
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        write_json_atomically(path, {"status": object()})
+    with open(path, encoding="utf-8") as f:
+        assert json.load(f) == {"status": "running"}
+    assert os.listdir(tmp_path) == ["status.json"]    # no staging file left behind

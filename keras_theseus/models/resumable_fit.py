@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from keras_theseus.distribute.keras_patches import is_multi_worker
 from keras_theseus.distribute.strategies import is_chief
+from keras_theseus.utils import write_json_atomically
 
 
 def backed_up_epochs(backup_dir):
@@ -87,10 +88,8 @@ class _ChiefBackupAndRestore(keras.callbacks.BackupAndRestore):
         self.model.save_weights(weights_path, overwrite=True)
         np.savez(seeds_path, **{f"s{i}": np.asarray(state.numpy())
                                 for i, state in enumerate(_seed_states(self.model))})
-        staging = self._training_metadata_path + ".tmp"
-        with open(staging, "w", encoding="utf-8") as f:
-            json.dump({"epoch": epoch, "batch": 0}, f)
-        os.replace(staging, self._training_metadata_path)   # the commit
+        write_json_atomically(self._training_metadata_path,   # the commit
+                              {"epoch": epoch, "batch": 0}, indent=None)
         for name in os.listdir(self.backup_dir):
             if name.startswith("epoch-") and not name.startswith(f"epoch-{epoch}."):
                 os.remove(os.path.join(self.backup_dir, name))

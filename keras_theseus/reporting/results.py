@@ -5,6 +5,8 @@ import json
 import os
 import platform
 
+from keras_theseus.utils import write_json_atomically
+
 REQUIRED_FIELDS = (
     "experiment", "method", "dataset", "teacher", "metric", "teacher_metric",
 )
@@ -136,12 +138,7 @@ def append_record(record, path, replace=False):
         records = [r for i, r in enumerate(records) if i not in same[1:]]
     else:
         records.append(record)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(records, f, indent=1, ensure_ascii=False, default=_to_json)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json_atomically(path, records, default=_to_json)
     return records
 
 

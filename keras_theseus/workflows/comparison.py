@@ -28,6 +28,7 @@ from keras_theseus.workflows.comparison_config import resolve_bucket_widths
 from keras_theseus.workflows.comparison_methods import train_student
 from keras_theseus.workflows.comparison_methods import uses_layer_search
 from keras_theseus.workflows.compress import new_run_dir
+from keras_theseus.utils import write_json_atomically
 from keras_theseus.workflows.run_status import RunStatus
 
 # Bumped when what a cell computes changes: older cells are not reused.
@@ -47,12 +48,7 @@ def _digest(key):
 
 def _write_json(path, payload):
     # Write, then rename: a killed run never leaves a half-written cell.
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=1, ensure_ascii=False, default=float)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json_atomically(path, payload, default=float)
 
 
 def _read_json(path, key):

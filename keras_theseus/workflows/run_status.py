@@ -4,6 +4,8 @@ import datetime
 import json
 import os
 
+from keras_theseus.utils import write_json_atomically
+
 STATUS_FILE = "status.json"
 
 
@@ -44,12 +46,9 @@ class RunStatus:
 
     def _write(self, **fields):
         self.record.update(fields, updated=_now())
-        path = os.path.join(self.run_dir, STATUS_FILE)
-        staging = path + ".tmp"
-        with open(staging, "w", encoding="utf-8") as f:
-            json.dump(self.record, f, indent=2)
-            f.write("\n")
-        os.replace(staging, path)  # never a half-written status
+        # Never a half-written status, even when the run is killed mid-write.
+        write_json_atomically(os.path.join(self.run_dir, STATUS_FILE), self.record,
+                              indent=2)
 
     def __enter__(self):
         self._write(status="running", stage=None, pid=os.getpid(), started=_now())
