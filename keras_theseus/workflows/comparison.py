@@ -23,12 +23,12 @@ import pandas as pd
 from keras_theseus.reporting.statistics import mcnemar_exact
 from keras_theseus.reporting.statistics import mean_confidence_interval
 from keras_theseus.reporting.statistics import paired_bootstrap
+from keras_theseus.utils import write_json_atomically
 from keras_theseus.workflows.comparison_config import comparison_config
 from keras_theseus.workflows.comparison_config import resolve_bucket_widths
 from keras_theseus.workflows.comparison_methods import train_student
 from keras_theseus.workflows.comparison_methods import uses_layer_search
 from keras_theseus.workflows.compress import new_run_dir
-from keras_theseus.utils import write_json_atomically
 from keras_theseus.workflows.run_status import RunStatus
 
 # Bumped when what a cell computes changes: older cells are not reused.
