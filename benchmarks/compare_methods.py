@@ -6,7 +6,8 @@ A thin wrapper over `keras_theseus.workflows.run_comparison`: finished
 cells come from the cell cache, so recording a grid that `keras-theseus
 compare` already ran costs only the report. One record per method and
 depth, with `seeds`, `mean`, `ci95_low`, `ci95_high` and `p_vs_truncated`;
-re-recording a grid replaces its earlier records in place.
+re-recording a grid replaces its earlier records in place, in the grid's
+order.
 
 Cells are cached in `benchmarks/cells/` (`--cache-dir`), which the repo
 keeps: each cell's JSON holds its full configuration, dev accuracy and
@@ -40,8 +41,9 @@ def main():
                                                methods=args.methods)
     result = kt.workflows.run_comparison(config, output_dir=args.output_dir,
                                            cache_dir=args.cache_dir, verbose=2)
-    for record in comparison_records(config, result.summary, result.teacher):
-        kt.reporting.append_record(record, args.results, replace=True)
+    # One write, and the grid's records in the grid's order.
+    kt.reporting.append_records(comparison_records(config, result.summary, result.teacher),
+                                args.results, replace=True)
     kt.reporting.write_markdown(args.results, os.path.join(HERE, "RESULTS.md"))
     print(f"recorded {len(result.summary)} rows; report {result.run_dir}/report.md")
 

@@ -3,6 +3,7 @@
 from keras_theseus.reporting.doc_tables import comparison_table
 from keras_theseus.reporting.doc_tables import update_doc_tables
 from keras_theseus.reporting.results import append_record
+from keras_theseus.reporting.results import append_records
 from keras_theseus.reporting.results import load_records
 from keras_theseus.reporting.results import make_record
 from keras_theseus.reporting.results import render_markdown

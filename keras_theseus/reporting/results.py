@@ -107,6 +107,22 @@ def _to_json(value):
 _RECORD_IDENTITY = ("experiment", "method", "dataset", "student_config")
 
 
+def _identity(record):
+    return tuple(record.get(k) for k in _RECORD_IDENTITY)
+
+
+def _merge(records, record, replace):
+    # One record into the list: replaced where its first copy stood (further
+    # copies dropped) when `replace` finds it, appended otherwise.
+    same = ([i for i, r in enumerate(records) if _identity(r) == _identity(record)]
+            if replace else [])
+    if not same:
+        return records + [record]
+    merged = list(records)
+    merged[same[0]] = record
+    return [r for i, r in enumerate(merged) if i not in same[1:]]
+
+
 def append_record(record, path, replace=False):
     """Append `record` to the JSON list at `path` (written atomically).
 
@@ -129,17 +145,49 @@ def append_record(record, path, replace=False):
     ...     teacher="t", metric="accuracy", student_metric=0.9),
     ...     "results.json", replace=True)  # doctest: +SKIP
     """
-    records = load_records(path)
-    identity = tuple(record.get(k) for k in _RECORD_IDENTITY)
-    same = [i for i, r in enumerate(records)
-            if tuple(r.get(k) for k in _RECORD_IDENTITY) == identity] if replace else []
-    if same:
-        records[same[0]] = record
-        records = [r for i, r in enumerate(records) if i not in same[1:]]
-    else:
-        records.append(record)
-    write_json_atomically(path, records, default=_to_json)
-    return records
+    return append_records([record], path, replace=replace)
+
+
+def append_records(records, path, replace=False):
+    """Append several records to the JSON list at `path` in one atomic write.
+
+    Each record is merged as `append_record` merges one. With
+    `replace=True` the group also ends up in the order given: its records
+    take the places in the file that the group holds, in `records`' order,
+    so a grid recorded method by method over several runs still reads in
+    the grid's order (`append_record` alone keeps the order in which
+    methods were first recorded).
+
+    Args:
+        records: a sequence of dicts from `make_record`.
+        path: the results file; created with its folder if missing.
+        replace: as for `append_record`.
+
+    Returns:
+        The list of records now on disk.
+
+    Example:
+
+    >>> append_records([make_record(experiment="e", method=m, dataset="d",
+    ...     teacher="t", metric="accuracy", student_metric=0.9)
+    ...     for m in ("truncated", "kd")], "results.json", replace=True)  # doctest: +SKIP
+    """
+    records = list(records)
+    merged = load_records(path)
+    for record in records:
+        merged = _merge(merged, record, replace)
+    if replace:
+        identities = [_identity(r) for r in records]
+        places = [i for i, r in enumerate(merged) if _identity(r) in identities]
+        # A record given twice keeps its first place and its last value, as
+        # merging it into the file does.
+        ordered = []
+        for record in records:
+            ordered = _merge(ordered, record, replace=True)
+        for place, record in zip(places, ordered):
+            merged[place] = record
+    write_json_atomically(path, merged, default=_to_json)
+    return merged
 
 
 def _fmt(value, spec):

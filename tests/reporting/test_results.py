@@ -6,6 +6,7 @@ import os
 import pytest
 
 from keras_theseus.reporting import append_record
+from keras_theseus.reporting import append_records
 from keras_theseus.reporting import load_records
 from keras_theseus.reporting import make_record
 from keras_theseus.reporting import render_markdown
@@ -253,3 +254,31 @@ def test_write_markdown_appends_notes_file(tmp_path):
     assert "## Notes" in text and "Where the time goes: attention." in text
     write_markdown(path, str(md), notes="explicit")
     assert "explicit" in md.read_text() and "attention" not in md.read_text()
+
+
+def test_append_records_puts_a_grid_in_the_order_given(tmp_path):
+    path = str(tmp_path / "results.json")
+    k3 = {"layers": 3}
+    old = [_record(experiment="grid", method=m, student_config=k3, notes=f"{m} old")
+           for m in ("truncated", "theseus_kd")]
+    other = _record(experiment="other", method="kd", notes="other experiment")
+    for rec in (old[0], old[1], other):
+        append_record(rec, path)
+    # A later run adds `kd`, which the grid lists between the two: appended
+    # one by one it would come last; as a group it takes the grid's order
+    # in the places the grid's records hold, around the other experiment.
+    new = [_record(experiment="grid", method=m, student_config=k3, notes=f"{m} new")
+           for m in ("truncated", "kd", "theseus_kd")]
+    out = append_records(new, path, replace=True)
+    assert [r["notes"] for r in out] == [
+        "truncated new", "kd new", "other experiment", "theseus_kd new"]
+    assert load_records(path) == out
+    # A record given twice is kept once, with its last value.
+    out = append_records([new[0], dict(new[0], notes="truncated newest")], path,
+                         replace=True)
+    assert [r["notes"] for r in out][:2] == ["truncated newest", "kd new"]
+    assert len(out) == 4
+    # Without replace, the group is appended as given.
+    out = append_records(new[:2], path)
+    assert [r["notes"] for r in out][-2:] == ["truncated new", "kd new"]
+    assert os.listdir(tmp_path) == ["results.json"]
