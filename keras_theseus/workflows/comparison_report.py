@@ -128,7 +128,11 @@ def comparison_records(config, summary, teacher):
         diff = (f"; Δ vs {config.baseline} {100 * r['difference']:+.2f} points "
                 f"[{100 * r['difference_ci95_low']:+.2f}, {100 * r['difference_ci95_high']:+.2f}]"
                 f", paired bootstrap p {r['p_vs_baseline']:.3f}" if has_test else "")
-        tr = config.training
+        # A method may override the grid's epochs / learning rate: the note
+        # names what that method's cells were trained with.
+        spec = next(m for m in config.methods if m.label == r["method"])
+        tr = {**config.training, **{k: spec.options[k] for k in ("epochs", "learning_rate")
+                                    if k in spec.options}}
         records.append(make_record(
             experiment=f"compare_{config.name}", method=r["method"], dataset=r["dataset"],
             teacher=config.preset(r["dataset"]), metric="test_accuracy",

@@ -301,6 +301,15 @@ def test_records_carry_the_interval_fields():
     assert [r["p_vs_truncated"] for r in records] == [None, 0.002]
     assert records[1]["seeds"] == [0, 1] and records[1]["ci95_low"] == 0.87
     assert records[1]["student_metric"] == records[1]["mean"] == 0.88
+    # Each note names the epochs and lr its own cells used, not only the grid's.
+    assert "3 epochs at lr 0.0001" in records[0]["notes"]
+    tuned = comparison_config({"methods": [
+        "truncated", {"method": "truncated", "learning_rate": 5e-5, "epochs": 2,
+                      "label": "truncated_lr5e-5"}], "seeds": 2})
+    summary_tuned = summary.assign(method=["truncated", "truncated_lr5e-5"])
+    notes = [r["notes"] for r in comparison_records(tuned, summary_tuned,
+                                                    {"movie_reviews": 0.9})]
+    assert "3 epochs at lr 0.0001" in notes[0] and "2 epochs at lr 5e-05" in notes[1]
     table = summary_markdown(summary, "truncated")
     assert "| movie_reviews | 3 | theseus_kd | 2 | 85.00 | 88.00 ± 1.00 | [87.00, 89.00]" in table
     assert "+2.00 [+1.00, +3.00] | 0.002 | 0.040 |" in table
