@@ -171,8 +171,15 @@ class DynaBertTrainer(CompiledOnLoad, StrategyCheckedFit, keras.Model):
         # batch's mean (1.0 on one device; see `replica_share`).
         token_share = (replica_share(x["padding_mask"])
                        if self.teacher is not None and self.hidden_weight else 1.0)
+        # Each sub-network's forward pass waits for the previous one's
+        # gradients. Without that order the graph executor is free to run the
+        # independent forward passes first and hold all their activations at
+        # once: measured on 2 CPU cores (6 layers, hidden 256, b32x128, 16
+        # sub-networks), peak RSS 5.2-9.1 GB unordered vs 4.0 GB ordered, at
+        # the same step time. No effect in eager mode, where ops run in order.
+        previous = []
         for width, depth in self.configurations:  # static: unrolled in the graph
-            with tf.GradientTape() as tape:
+            with tf.control_dependencies(previous), tf.GradientTape() as tape:
                 loss, logits = self._subnetwork_loss(x, y, width, depth, teacher_logits,
                                                      teacher_hidden, token_share)
                 scaled = loss / replicas
@@ -182,6 +189,7 @@ class DynaBertTrainer(CompiledOnLoad, StrategyCheckedFit, keras.Model):
             # Dense sums: embedding gradients arrive as IndexedSlices.
             total_grads = [t if g is None else t + tf.cast(tf.convert_to_tensor(g), t.dtype)
                            for t, g in zip(total_grads, grads)]
+            previous = total_grads
             total_loss += loss
             if full_logits is None:
                 full_logits = logits
