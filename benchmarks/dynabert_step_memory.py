@@ -44,9 +44,12 @@ def main(argv=None):
     import numpy as np
 
     from keras_theseus import models
+    from keras_theseus.dynabert import DEFAULT_DEPTHS
+    from keras_theseus.dynabert import DEFAULT_WIDTHS
     from keras_theseus.dynabert import DynaBertClassifier
     from keras_theseus.dynabert import DynaBertTrainer
     from keras_theseus.dynabert import frozen_copy
+    from keras_theseus.timing import synthetic_inputs
 
     keras.utils.set_random_seed(0)
     backbone = models.ExactGeluBertBackbone(
@@ -56,14 +59,12 @@ def main(argv=None):
     classifier = models.build_text_classifier(backbone, 2)
     teacher = DynaBertClassifier.from_classifier(classifier)
     student = DynaBertClassifier.from_classifier(classifier)
-    trainer = DynaBertTrainer(student, frozen_copy(teacher), widths=[1.0, 0.75, 0.5, 0.25],
-                              depths=[1.0, 0.75, 0.5, 1 / 3])
+    # The sub-networks of `train_dynabert`'s DynaBERT stage at depth 1/3.
+    trainer = DynaBertTrainer(student, frozen_copy(teacher), widths=list(DEFAULT_WIDTHS),
+                              depths=sorted({*DEFAULT_DEPTHS, 1 / 3}, reverse=True))
     trainer.compile(optimizer=keras.optimizers.AdamW(1e-4))
-    rng = np.random.default_rng(0)
-    ids = rng.integers(5, args.vocabulary_size,
-                       (args.batch_size, args.sequence_length)).astype("int32")
-    x = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": np.ones_like(ids)}
-    y = rng.integers(0, 2, args.batch_size).astype("int32")
+    x = synthetic_inputs(args.batch_size, args.sequence_length, args.vocabulary_size)
+    y = np.random.default_rng(0).integers(0, 2, args.batch_size).astype("int32")
 
     before = peak_rss_mb()
     trainer.train_on_batch(x, y)
