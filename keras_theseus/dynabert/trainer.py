@@ -171,14 +171,19 @@ class DynaBertTrainer(CompiledOnLoad, StrategyCheckedFit, keras.Model):
         # batch's mean (1.0 on one device; see `replica_share`).
         token_share = (replica_share(x["padding_mask"])
                        if self.teacher is not None and self.hidden_weight else 1.0)
-        # Each sub-network's forward pass waits for the previous one's
-        # gradients. Without that order the graph executor is free to run the
-        # independent forward passes first and hold all their activations at
-        # once: measured on 2 CPU cores (6 layers, hidden 256, b32x128, 16
-        # sub-networks), peak RSS 5.2-9.1 GB unordered vs 4.0 GB ordered, at
-        # the same step time. No effect in eager mode, where ops run in order.
-        previous = []
+        # Sub-network i's forward pass waits for the gradients of sub-network
+        # i - 2, so at most two sub-networks' activations are alive at once.
+        # Without an order the graph executor is free to run all the
+        # independent forward passes first and hold every activation; waiting
+        # for i - 1 instead leaves the second core idle while one backward
+        # pass runs. Measured on 2 CPU cores, MiniLM-L6 shape, b32x128, 16
+        # sub-networks (benchmarks/dynabert_step_memory.py, two fresh
+        # processes each): unordered 10.1-12.3 GB peak RSS at 12.8-13.2 s a
+        # step, wait for i - 1 5.1 GB at 13.8-14.0 s, wait for i - 2 6.0-6.9 GB
+        # at 12.6 s. No effect in eager mode, where ops run in order.
+        finished = []  # total_grads after each sub-network so far
         for width, depth in self.configurations:  # static: unrolled in the graph
+            previous = finished[-2] if len(finished) >= 2 else []
             with tf.control_dependencies(previous), tf.GradientTape() as tape:
                 loss, logits = self._subnetwork_loss(x, y, width, depth, teacher_logits,
                                                      teacher_hidden, token_share)
@@ -189,7 +194,7 @@ class DynaBertTrainer(CompiledOnLoad, StrategyCheckedFit, keras.Model):
             # Dense sums: embedding gradients arrive as IndexedSlices.
             total_grads = [t if g is None else t + tf.cast(tf.convert_to_tensor(g), t.dtype)
                            for t, g in zip(total_grads, grads)]
-            previous = total_grads
+            finished.append(total_grads)
             total_loss += loss
             if full_logits is None:
                 full_logits = logits
